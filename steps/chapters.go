@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	demo01 "berth/01-chroot/demo"
+	"berth/steps/host"
+	"berth/steps/testkit"
+	"berth/steps/testkit/narrate"
+)
+
+// chapter is one step of the course.
+type chapter struct {
+	N         int
+	Slug      string // the package directory, e.g. "01-chroot"
+	Title     string
+	Mechanism string
+	Doc       string
+	Needs     []string // names of host checks that must not fail
+	Issue     int      // the issue that writes a planned chapter
+	Demo      func(context.Context, *narrate.Narrator) error
+}
+
+// chapters is the course, in order. A chapter without a demo is planned.
+var chapters = []chapter{
+	{N: 1, Slug: "01-chroot", Title: demo01.Title, Mechanism: "chroot(2), pivot_root(2), mount namespace",
+		Doc: "docs/01-chroot.md", Needs: []string{"root", "busybox"}, Demo: demo01.Run},
+	{N: 2, Slug: "02-namespaces", Title: "Namespaces and the re-exec init", Mechanism: "clone(2), unshare(2), setns(2), user namespaces",
+		Doc: "docs/02-namespaces.md", Needs: []string{"root", "busybox"}, Issue: 3},
+	{N: 3, Slug: "03-cgroups", Title: "cgroups v1 and v2", Mechanism: "cgroupfs: memory, cpu, pids, cpuset",
+		Doc: "docs/03-cgroups.md", Needs: []string{"root", "busybox", "cgroups"}, Issue: 4},
+	{N: 4, Slug: "04-unionfs", Title: "The union filesystem", Mechanism: "overlayfs, whiteouts, layer tarballs",
+		Doc: "docs/04-unionfs.md", Needs: []string{"root", "busybox", "overlayfs"}, Issue: 5},
+	{N: 5, Slug: "05-network", Title: "Container networking", Mechanism: "veth, bridge, IPAM, NAT, published ports",
+		Doc: "docs/05-network.md", Needs: []string{"root", "busybox", "veth+bridge", "iptables/nft"}, Issue: 6},
+	{N: 6, Slug: "06-images", Title: "Images and registries", Mechanism: "OCI layout, distribution API, docker save",
+		Doc: "docs/06-images.md", Needs: []string{"root", "busybox", "overlayfs"}, Issue: 7},
+}
+
+func (c chapter) ready() bool {
+	if c.Demo == nil {
+		return false
+	}
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(root, c.Slug))
+	return err == nil
+}
+
+func (c chapter) status() string {
+	if c.ready() {
+		return "ready"
+	}
+	return "planned"
+}
+
+func findChapter(n int) (chapter, bool) {
+	for _, c := range chapters {
+		if c.N == n {
+			return c, true
+		}
+	}
+	return chapter{}, false
+}
+
+// hostChecks runs the doctor's checks on this host.
+func hostChecks() []host.Result {
+	h := host.System()
+	h.Busybox = testkit.FindBusybox
+	return h.Check()
+}
+
+// runnable says whether the host passes the checks c needs, and if not,
+// which check stops it. A failed check stops a chapter; so does a warning on
+// a check that is not core, because those warn only when something is
+// missing.
+func runnable(c chapter, results []host.Result) (bool, string) {
+	byName := map[string]host.Result{}
+	for _, r := range results {
+		byName[r.Name] = r
+	}
+	for _, need := range c.Needs {
+		r, ok := byName[need]
+		if ok && (r.Status == host.Fail || r.Status == host.Warn && !r.Core) {
+			return false, need
+		}
+	}
+	return true, ""
+}

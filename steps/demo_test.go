@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"berth/steps/testkit"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while the demo writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var demoDir = regexp.MustCompile(`rootfs: (/\S+)/rootfs`)
+
+func runSteps(ctx context.Context, in io.Reader, out io.Writer, args ...string) error {
+	cmd := newRootCommand()
+	cmd.SetArgs(args)
+	cmd.SetIn(in)
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	return cmd.ExecuteContext(ctx)
+}
+
+func TestDemo1RunsWithoutATerminal(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	var out syncBuffer
+	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "1")
+	require.NoError(t, err, out.String())
+
+	s := out.String()
+	for _, beat := range []string{"1. A root filesystem", "2. chroot(2)", "3. The classic escape", "4. pivot_root(2)", "5. The host's mount table is unchanged"} {
+		assert.Contains(t, s, beat)
+	}
+	assert.Contains(t, s, "read: /", "the chroot escape reads the host's file")
+	assert.Contains(t, s, "no such file or directory", "the pivot_root escape does not")
+	assert.NotContains(t, s, "[Enter]", "without --pause the demo never waits")
+	m := demoDir.FindStringSubmatch(s)
+	require.NotNil(t, m, s)
+	assert.NoDirExists(t, m[1], "the demo removes what it made")
+}
+
+func TestDemo1InterruptedCleansUp(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	stdin, typing := io.Pipe()
+	defer typing.Close()
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- runSteps(ctx, stdin, &out, "demo", "1", "--pause") }()
+
+	// Press Enter once: beat 1 builds the rootfs; stop at beat 2's prompt,
+	// as a student pressing Ctrl-C would.
+	waitFor(t, &out, "[Enter] ", 1)
+	typing.Write([]byte("\n"))
+	waitFor(t, &out, "[Enter] ", 2)
+	m := demoDir.FindStringSubmatch(out.String())
+	require.NotNil(t, m, out.String())
+	assert.DirExists(t, m[1])
+	cancel()
+
+	select {
+	case err := <-done:
+		assert.Equal(t, exitError{130}, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the demo did not stop after the interrupt")
+	}
+	assert.Contains(t, out.String(), "interrupted: everything the demo made has been undone")
+	assert.NoDirExists(t, m[1])
+}
+
+func waitFor(t *testing.T, out *syncBuffer, s string, count int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for strings.Count(out.String(), s) < count {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited for %q x%d; the demo printed:\n%s", s, count, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDemoRefusesUnknownChapters(t *testing.T) {
+	var out bytes.Buffer
+	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "x"), `"x" is not a chapter number`)
+	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "9"), "there is no chapter 9")
+	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "3"), "not written yet (issue 4)")
+}
+
+func TestDoctorPrintsEveryCheck(t *testing.T) {
+	var out bytes.Buffer
+	err := runSteps(context.Background(), nil, &out, "doctor")
+	for _, name := range []string{"root", "kernel", "cgroups", "overlayfs", "user namespaces", "veth+bridge", "iptables/nft", "busybox", "propagation of /", "wsl2"} {
+		assert.Contains(t, out.String(), name)
+	}
+	if os.Geteuid() != 0 {
+		assert.Equal(t, exitError{1}, err, "root is a core requirement")
+		assert.Contains(t, out.String(), "fix (core): re-run as root")
+	}
+}
+
+func TestListShowsEveryChapter(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, runSteps(context.Background(), nil, &out, "list"))
+	for _, c := range chapters {
+		assert.Contains(t, out.String(), c.Title)
+		assert.Contains(t, out.String(), c.Doc)
+	}
+	assert.Contains(t, out.String(), "ready")
+	assert.Contains(t, out.String(), "planned (issue 3)")
+}
