@@ -17,7 +17,7 @@ import (
 
 // rootfsVersion changes whenever BuildRootfs lays out something new, so a
 // cached template built by an older testkit is not reused.
-const rootfsVersion = "3"
+const rootfsVersion = "4"
 
 // FixturesEnv, when set to 1, turns a missing fixture (no static busybox)
 // from a skip into a failure. `make test` and CI set it, so a missing
@@ -49,7 +49,7 @@ func BuildRootfs(dir string) error {
 		{"bin", 0o755}, {"sbin", 0o755}, {"usr/bin", 0o755}, {"usr/sbin", 0o755},
 		{"usr/local/bin", 0o755}, {"etc", 0o755}, {"root", 0o700}, {"home", 0o755},
 		{"var/log", 0o755}, {"run", 0o755}, {"proc", 0o555}, {"sys", 0o555},
-		{"dev", 0o755}, {"tmp", 0o1777},
+		{"dev", 0o755}, {"tmp", os.ModeSticky | 0o777},
 	}
 	for _, d := range dirs {
 		p := filepath.Join(dir, d.path)

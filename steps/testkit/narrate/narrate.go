@@ -51,8 +51,9 @@ func New(out io.Writer, in io.Reader, pause bool) *Narrator {
 	return n
 }
 
-// Title opens the demo.
+// Title opens a chapter's demo; beats are numbered from 1 again.
 func (n *Narrator) Title(chapter int, title string) {
+	n.beat = 0
 	fmt.Fprintf(n.out, "\n  berth, chapter %02d: %s\n  %s\n", chapter, title, strings.Repeat("=", len(title)+20))
 }
 

@@ -1,0 +1,88 @@
+# berth: the two commands a newcomer needs on a fresh Debian or Ubuntu machine.
+#
+#   sudo make demo    the course's walkthrough: every written chapter's demo
+#   sudo make test    the whole test suite, failing if it leaves residue
+#
+# Both install what they need when it is missing (Debian packages, Go
+# modules), build what they need, and find Go even under sudo, whose PATH
+# usually has none. Instructors: sudo make demo PAUSE=1 waits for Enter
+# between beats.
+
+SHELL := /bin/bash
+
+# Debian packages the course needs: a static busybox for every rootfs,
+# iproute2 and util-linux's unshare for the network checks, iptables for NAT.
+PACKAGES := busybox-static iproute2 util-linux iptables
+
+# Go: on PATH, else where the official tarball, Debian or snap put it, else
+# the invoking user's go when run through sudo.
+GO ?= $(shell command -v go 2>/dev/null || \
+	for g in /usr/local/go/bin/go /usr/lib/go/bin/go /snap/bin/go; do [ -x $$g ] && { echo $$g; break; }; done || true)
+ifeq ($(GO),)
+ifneq ($(SUDO_USER),)
+GO := $(shell sudo -u $(SUDO_USER) -i sh -c 'command -v go' 2>/dev/null)
+endif
+endif
+
+STEPS := bin/steps
+PAUSE ?=
+DEMO_FLAGS := $(if $(PAUSE),--pause,)
+TEST_FLAGS ?= -count=1 -timeout 20m
+
+.PHONY: all demo test deps gocheck build vet check bench clean
+
+all: build
+
+gocheck:
+	@if [ -z "$(GO)" ]; then \
+	  echo "make: cannot find the go command. Install Go (https://go.dev/doc/install) or run: sudo make GO=/path/to/go $(MAKECMDGOALS)"; exit 1; fi
+	@echo "make: using $(GO) ($$($(GO) env GOVERSION))"
+
+# deps installs the missing Debian packages, saying which, and only those.
+deps:
+	@missing=""; \
+	for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "make: packages present: $(PACKAGES)"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "make: missing packages:$$missing; run: sudo make $(MAKECMDGOALS)"; exit 1; fi; \
+	echo "make: installing:$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing; }
+
+build: gocheck
+	$(GO) mod download
+	$(GO) build -o $(STEPS) ./steps
+	@if [ -n "$$SUDO_UID" ]; then chown -R $$SUDO_UID:$$SUDO_GID bin; fi
+
+demo: deps build
+	$(STEPS) doctor
+	$(STEPS) demo all $(DEMO_FLAGS)
+
+# test runs every tier (as root nothing is skipped: BERTH_REQUIRE_FIXTURES
+# turns a missing busybox into a failure), then compares the host with the
+# snapshot taken before: any mount, link, netns, cgroup, rule or process left
+# behind fails the run.
+test: deps build vet
+	@set -o pipefail; snap=$$(mktemp /tmp/berth-residue-XXXXXX.json); \
+	$(STEPS) residue save $$snap || exit 1; \
+	BERTH_REQUIRE_FIXTURES=1 $(GO) test $(TEST_FLAGS) ./...; status=$$?; \
+	$(STEPS) residue check $$snap || status=1; \
+	rm -f $$snap; exit $$status
+
+vet: gocheck
+	$(GO) vet ./...
+
+# check prints the course's progress table (go run ./steps check).
+check: deps build
+	$(STEPS) check
+
+# bench measures what docs/00-introduction.md quotes: the cost of starting a
+# process plain, chrooted and pivot_rooted.
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
+	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}"/berth-testkit-* /tmp/berth-testkit-*
