@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-const rootFix = "re-run as root: sudo go run ./steps doctor (tests: go test -exec sudo ./...)"
+const rootFix = `re-run as root: sudo env PATH="$PATH" go run ./steps doctor (tests: sudo make test, or go test -exec sudo ./...)`
 
 func (h Host) checkRoot() Result {
 	r := Result{Name: "root", Core: true, Needed: "most chapters"}
@@ -164,7 +164,7 @@ func (h Host) checkPropagation() Result {
 	case master != "":
 		r.Detail = fmt.Sprintf("slave (master:%s): mounts propagate in from the host, none propagate out; %s", master, makePrivate)
 	default:
-		r.Detail = "private: mounts propagate in neither direction; " + makePrivate + " all the same, since on a systemd host / is shared"
+		r.Detail = "private: mounts propagate in neither direction (systemd hosts make / shared; " + makePrivate + " either way)"
 	}
 	return r
 }

@@ -247,7 +247,7 @@ func TestCheckRoot(t *testing.T) {
 	r = h.checkRoot()
 	assert.Equal(t, Fail, r.Status)
 	assert.Contains(t, r.Detail, "1000")
-	assert.Equal(t, "re-run as root: sudo go run ./steps doctor (tests: go test -exec sudo ./...)", r.Fix)
+	assert.Equal(t, `re-run as root: sudo env PATH="$PATH" go run ./steps doctor (tests: sudo make test, or go test -exec sudo ./...)`, r.Fix)
 }
 
 func TestCheckKernel(t *testing.T) {
