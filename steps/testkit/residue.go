@@ -14,8 +14,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Snapshot is what the host holds of the kinds of things a container engine
@@ -31,8 +34,14 @@ type Snapshot struct {
 }
 
 // TakeSnapshot reads the host's state. It needs no privilege, though a normal
-// user sees no firewall rules.
-func TakeSnapshot() (Snapshot, error) {
+// user sees no firewall rules. Its processes are those of the whole host
+// that the course may have started: use it around the whole suite.
+func TakeSnapshot() (Snapshot, error) { return takeSnapshot(false) }
+
+// takeSnapshot reads the host's state; with ownOnly, the processes are only
+// this process's descendants, so that test binaries running in parallel do
+// not see each other's children.
+func takeSnapshot(ownOnly bool) (Snapshot, error) {
 	var s Snapshot
 	var err error
 	if s.Mounts, err = snapMounts(); err != nil {
@@ -43,7 +52,7 @@ func TakeSnapshot() (Snapshot, error) {
 	s.Netns = uniq(s.Netns)
 	s.Cgroups = snapCgroups("/sys/fs/cgroup")
 	s.Rules = snapRules()
-	s.Procs = snapProcs()
+	s.Procs = snapProcs(ownOnly)
 	return s, nil
 }
 
@@ -84,18 +93,29 @@ func (s Snapshot) Diff(after Snapshot) []string {
 // cleanups are done, fails the test if the host differs. Call it first in a
 // test that touches the kernel: cleanups run last-registered first, so this
 // one runs after every undo the test registers later.
+//
+// go test runs packages in parallel, and mounts, links, cgroups and rules
+// are global: so CheckResidue also holds a machine-wide lock until the check
+// is done, and privileged tests that use it never overlap. (Do not combine it
+// with t.Parallel.) Processes are checked among the test's own descendants.
 func CheckResidue(t testing.TB) {
 	t.Helper()
-	before, err := TakeSnapshot()
+	unlock, err := lockHost()
 	if err != nil {
 		t.Fatalf("residue check: %v", err)
 	}
+	before, err := takeSnapshot(true)
+	if err != nil {
+		unlock()
+		t.Fatalf("residue check: %v", err)
+	}
 	t.Cleanup(func() {
+		defer unlock()
 		// Processes a test killed may take a moment to be reaped; give them
 		// that moment before calling them residue.
 		var diff []string
 		for i := 0; i < 20; i++ {
-			after, err := TakeSnapshot()
+			after, err := takeSnapshot(true)
 			if err != nil {
 				t.Errorf("residue check: %v", err)
 				return
@@ -221,10 +241,10 @@ func snapRules() []string {
 // residueProc matches the command lines of processes the course starts.
 var residueProc = regexp.MustCompile(`berth|busybox|\.test(\s|$)`)
 
-// snapProcs lists this process's descendants and any process whose command
-// line names berth, busybox or a test binary, leaving out this process and
-// its ancestors (the go command, make, the shell).
-func snapProcs() []string {
+// snapProcs lists this process's descendants and, unless ownOnly, any
+// process whose command line names berth, busybox or a test binary, leaving
+// out this process and its ancestors (the go command, make, the shell).
+func snapProcs(ownOnly bool) []string {
 	self := os.Getpid()
 	parent := map[int]int{}
 	cmdline := map[int]string{}
@@ -272,7 +292,7 @@ func snapProcs() []string {
 		if ancestors[pid] || cl == "" {
 			continue
 		}
-		if descends(pid) || residueProc.MatchString(cl) {
+		if descends(pid) || !ownOnly && residueProc.MatchString(cl) {
 			out = append(out, fmt.Sprintf("%d %s", pid, cl))
 		}
 	}
@@ -297,4 +317,42 @@ func uniq(xs []string) []string {
 		}
 	}
 	return out
+}
+
+var hostLock struct {
+	sync.Mutex
+	depth int
+	file  *os.File
+}
+
+// lockHost takes the machine-wide lock of privileged tests (an flock on a
+// file in the test kit's cache) and returns its release. Within one process
+// it nests, so a subtest may check residue inside a test that does.
+func lockHost() (func(), error) {
+	hostLock.Lock()
+	defer hostLock.Unlock()
+	if hostLock.depth == 0 {
+		dir, err := CacheDir()
+		if err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(filepath.Join(dir, "host.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("opening the host lock: %w", err)
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
+		}
+		hostLock.file = f
+	}
+	hostLock.depth++
+	return func() {
+		hostLock.Lock()
+		defer hostLock.Unlock()
+		if hostLock.depth--; hostLock.depth == 0 {
+			hostLock.file.Close() // closing the last descriptor releases the flock
+			hostLock.file = nil
+		}
+	}, nil
 }

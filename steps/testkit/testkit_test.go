@@ -181,19 +181,6 @@ func TestCheckResidueCatchesALeftoverProcess(t *testing.T) {
 	assert.Empty(t, rec2.errs)
 }
 
-func TestCheckResidueCatchesALeftoverMount(t *testing.T) {
-	RequireRoot(t)
-	rec := &recorder{TB: t}
-	CheckResidue(rec)
-	dir := t.TempDir()
-	require.NoError(t, unix.Mount("tmpfs", dir, "tmpfs", 0, ""))
-	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
-
-	rec.finish()
-	require.Len(t, rec.errs, 1)
-	assert.Contains(t, rec.errs[0], "left mount: "+dir+" tmpfs tmpfs")
-}
-
 func TestRequireRootSkipsWithTheCommandToRun(t *testing.T) {
 	assert.Equal(t, "needs root (it changes mounts, namespaces or cgroups); run: go test -exec sudo ./03-cgroups/", SkipReason("./03-cgroups/"))
 	out := RunTestsAsNobody(t, "^TestCheckResidueCatchesALeftoverMount$")

@@ -1,0 +1,44 @@
+package testkit
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+func TestCheckResidueCatchesALeftoverMount(t *testing.T) {
+	RequireRoot(t)
+	rec := &recorder{TB: t}
+	CheckResidue(rec)
+	dir := t.TempDir()
+	require.NoError(t, unix.Mount("tmpfs", dir, "tmpfs", 0, ""))
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+
+	rec.finish()
+	require.Len(t, rec.errs, 1)
+	assert.Contains(t, rec.errs[0], "left mount: "+dir+" tmpfs tmpfs")
+}
+
+func TestHostLockExcludesOthersAndNests(t *testing.T) {
+	unlock1, err := lockHost()
+	require.NoError(t, err)
+	unlock2, err := lockHost() // a subtest inside a checked test
+	require.NoError(t, err)
+
+	dir, err := CacheDir()
+	require.NoError(t, err)
+	other, err := os.Open(filepath.Join(dir, "host.lock"))
+	require.NoError(t, err)
+	defer other.Close()
+	// Another open file description stands for another test binary.
+	assert.ErrorIs(t, unix.Flock(int(other.Fd()), unix.LOCK_EX|unix.LOCK_NB), unix.EWOULDBLOCK)
+	unlock2()
+	assert.ErrorIs(t, unix.Flock(int(other.Fd()), unix.LOCK_EX|unix.LOCK_NB), unix.EWOULDBLOCK, "still held by the outer test")
+	unlock1()
+	require.NoError(t, unix.Flock(int(other.Fd()), unix.LOCK_EX|unix.LOCK_NB), "released after the outer test")
+	require.NoError(t, unix.Flock(int(other.Fd()), unix.LOCK_UN))
+}
