@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -196,13 +195,10 @@ func firstMeaningful(lines []string) string {
 }
 
 func printTable(out io.Writer, rows []row) {
-	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(out)
-	fmt.Fprintln(w, "chapter\tpassed\tfailed\tskipped\t")
+	fmt.Fprintf(out, "\n%-18s %7s %7s %8s\n", "chapter", "passed", "failed", "skipped")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t\n", r.Name, r.Passed, r.Failed, r.Skipped)
+		fmt.Fprintf(out, "%-18s %7d %7d %8d\n", r.Name, r.Passed, r.Failed, r.Skipped)
 	}
-	w.Flush()
 	var notes []string
 	for _, r := range rows {
 		if r.Broken != "" {

@@ -42,7 +42,7 @@ func TestTally(t *testing.T) {
 	var out bytes.Buffer
 	printTable(&out, []row{r})
 	s := out.String()
-	assert.Contains(t, s, "01 chroot       1       1        1")
+	assert.Contains(t, s, "01 chroot                1       1        1\n")
 	assert.Contains(t, s, "first failure TestC: Should be true (the escape must fail)")
 	assert.Contains(t, s, "go test -exec sudo -run '^TestC$' -v ./01-chroot/")
 	assert.Contains(t, s, "read: docs/01-chroot.md")
