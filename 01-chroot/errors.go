@@ -18,6 +18,10 @@ type StepError struct {
 	Call  string     // the system call as Step.String renders it
 	Errno unix.Errno // the kernel's error, 0 if it was not a system call error
 	Msg   string     // the error's text
+	// ExitCode is what the init exited with, as Docker would: 125 when the
+	// jail could not be set up, 126 when the command cannot be run, 127
+	// when it does not exist.
+	ExitCode int
 }
 
 func (e *StepError) Error() string {

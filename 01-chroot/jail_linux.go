@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"runtime"
@@ -67,6 +68,7 @@ func Run(ctx context.Context, j Jail, stdin io.Reader, stdout, stderr io.Writer)
 		if err := json.Unmarshal(msg, &se); err != nil {
 			return fmt.Errorf("chroot: init failed and sent an unreadable report %q: %w", msg, err)
 		}
+		se.ExitCode = cmd.ProcessState.ExitCode()
 		return &se
 	}
 	if waitErr != nil {
@@ -156,7 +158,9 @@ func do(s Step) error {
 		// The lookup happens now, after the root changed, so PATH is
 		// searched inside the rootfs.
 		path, err := exec.LookPath(s.Args[0])
-		if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("%s: not executable (check its mode): %w", s.Args[0], err)
+		} else if err != nil {
 			return fmt.Errorf("%s: command not found in the rootfs: %w", s.Args[0], err)
 		}
 		return unix.Exec(path, s.Args, os.Environ())

@@ -173,11 +173,20 @@ func TestExitCodes(t *testing.T) {
 			require.ErrorAs(t, err, &step)
 			assert.Equal(t, chroot.OpExec, chroot.Op(strings.SplitN(step.Call, "(", 2)[0]))
 			assert.ErrorContains(t, err, "no-such-command: command not found in the rootfs")
+			assert.Equal(t, 127, step.ExitCode, "like Docker: 127 for a missing command")
 
 			require.NoError(t, os.WriteFile(filepath.Join(rootfs, "not-executable"), []byte("#!/bin/sh\n"), 0o644))
 			_, _, err = run(t, rootfs, mode, "/not-executable")
 			require.ErrorAs(t, err, &step)
 			assert.True(t, errors.Is(err, unix.EACCES), "got %v", err)
+			assert.ErrorContains(t, err, "/not-executable: not executable")
+			assert.Equal(t, 126, step.ExitCode, "like Docker: 126 for a command that cannot be run")
+
+			_, _, err = run(t, filepath.Join(rootfs, "etc"), mode, "sh")
+			require.ErrorAs(t, err, &step)
+			if mode == chroot.ModePivotRoot {
+				assert.Equal(t, 125, step.ExitCode, "a rootfs without /proc cannot be set up: the engine failed")
+			}
 		})
 	}
 }
@@ -194,4 +203,31 @@ func TestPrivilegedTestsSkipForNormalUsers(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(out, "--- SKIP"), out)
 	assert.Contains(t, out, "needs root")
 	assert.Contains(t, out, "go test -exec sudo ./01-chroot/")
+}
+
+// On a systemd host / is shared, so a mount made in a new mount namespace
+// propagates back to the host unless the namespace is made private first
+// (and pivot_root refuses a shared parent with EINVAL). This host's / may
+// be private, so the test makes a shared mount of its own to hold the rootfs.
+func TestPivotRootUnderASharedMount(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	shared := t.TempDir()
+	require.NoError(t, unix.Mount("tmpfs", shared, "tmpfs", 0, "mode=755"))
+	t.Cleanup(func() { assert.NoError(t, unix.Unmount(shared, unix.MNT_DETACH)) })
+	require.NoError(t, unix.Mount("", shared, "", unix.MS_SHARED, ""))
+	tmpl, err := testkit.RootfsTemplate()
+	require.NoError(t, err)
+	rootfs := filepath.Join(shared, "rootfs")
+	require.NoError(t, testkit.CopyTree(tmpl, rootfs))
+	before, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+
+	out, stderr, err := run(t, rootfs, chroot.ModePivotRoot, "sh", "-c", "grep -c . /proc/mounts")
+	require.NoError(t, err, stderr)
+	assert.Equal(t, "3\n", out)
+
+	after, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after), "no mount of the jail may propagate to the host's shared mount")
 }

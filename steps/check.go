@@ -184,10 +184,19 @@ func firstMeaningful(lines []string) string {
 		}
 		return errText
 	}
-	for _, l := range lines {
+	for i, l := range lines {
 		t := strings.TrimSpace(l)
 		if t == "" || strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- ") || strings.HasPrefix(t, "FAIL") || strings.HasPrefix(t, "Error Trace:") {
 			continue
+		}
+		// A line that ends with a colon introduces what follows: keep a few
+		// of those lines too.
+		for j := i + 1; strings.HasSuffix(t, ":") && j < len(lines) && j <= i+3; j++ {
+			next := strings.TrimSpace(lines[j])
+			if next == "" || strings.HasPrefix(next, "--- ") {
+				break
+			}
+			t += " " + next
 		}
 		return t
 	}

@@ -53,4 +53,6 @@ func TestFirstMeaningful(t *testing.T) {
 	assert.Equal(t, "Should be true", firstMeaningful([]string{"=== RUN   TestX", "\tError Trace:\tx.go:1", "\tError:      \tShould be true", "\tTest:       \tTestX"}))
 	assert.Equal(t, "x_test.go:9: boom", firstMeaningful([]string{"=== RUN   TestX", "    x_test.go:9: boom", "--- FAIL: TestX"}))
 	assert.Equal(t, "(no output)", firstMeaningful(nil))
+	assert.Equal(t, "residue.go:108: the test left the host changed: left mount: /x tmpfs tmpfs",
+		firstMeaningful([]string{"    residue.go:108: the test left the host changed:", "          left mount: /x tmpfs tmpfs", "--- FAIL: TestX (0.1s)"}))
 }
