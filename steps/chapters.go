@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	demo01 "berth/01-chroot/demo"
 	"berth/steps/host"
@@ -65,6 +67,23 @@ func findChapter(n int) (chapter, bool) {
 		}
 	}
 	return chapter{}, false
+}
+
+// chapterArg turns a command-line argument into a written chapter, or says
+// why it cannot.
+func chapterArg(arg string) (chapter, error) {
+	n, err := strconv.Atoi(arg)
+	if err != nil {
+		return chapter{}, fmt.Errorf("%q is not a chapter number (try: steps list)", arg)
+	}
+	c, ok := findChapter(n)
+	if !ok {
+		return chapter{}, fmt.Errorf("there is no chapter %d (try: steps list)", n)
+	}
+	if !c.ready() {
+		return chapter{}, fmt.Errorf("chapter %d (%s) is not written yet (issue %d)", n, c.Title, c.Issue)
+	}
+	return c, nil
 }
 
 // hostChecks runs the doctor's checks on this host.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -29,23 +28,15 @@ run it alone. Run it as root: as a normal user the privileged tests skip.`,
 			rows := []row{{Name: "00 course kit", Pattern: "./steps/...", Doc: "README.md"}}
 			for _, c := range chapters {
 				if c.ready() {
-					rows = append(rows, row{Name: fmt.Sprintf("%02d %s", c.N, strings.SplitN(c.Slug, "-", 2)[1]), Pattern: "./" + c.Slug + "/...", Doc: c.Doc})
+					rows = append(rows, chapterRow(c))
 				}
 			}
 			if len(args) == 1 {
-				n, err := strconv.Atoi(args[0])
+				c, err := chapterArg(args[0])
 				if err != nil {
-					return fmt.Errorf("check: %q is not a chapter number (try: steps list)", args[0])
+					return fmt.Errorf("check: %w", err)
 				}
-				c, ok := findChapter(n)
-				if !ok {
-					return fmt.Errorf("check: there is no chapter %d (try: steps list)", n)
-				}
-				if !c.ready() {
-					return fmt.Errorf("check: chapter %d (%s) is not written yet (issue %d)", n, c.Title, c.Issue)
-				}
-				rows = rows[:0]
-				rows = append(rows, row{Name: fmt.Sprintf("%02d %s", c.N, strings.SplitN(c.Slug, "-", 2)[1]), Pattern: "./" + c.Slug + "/...", Doc: c.Doc})
+				rows = []row{chapterRow(c)}
 			}
 			goTool, err := testkit.GoTool()
 			if err != nil {
@@ -84,6 +75,10 @@ run it alone. Run it as root: as a normal user the privileged tests skip.`,
 			return nil
 		},
 	}
+}
+
+func chapterRow(c chapter) row {
+	return row{Name: fmt.Sprintf("%02d %s", c.N, strings.SplitN(c.Slug, "-", 2)[1]), Pattern: "./" + c.Slug + "/...", Doc: c.Doc}
 }
 
 // row is one line of the progress table: the tests of one chapter.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -33,16 +32,9 @@ any moment undoes everything the demo made.`,
 					}
 				}
 			} else {
-				n, err := strconv.Atoi(args[0])
+				c, err := chapterArg(args[0])
 				if err != nil {
-					return fmt.Errorf("demo: %q is not a chapter number (try: steps list)", args[0])
-				}
-				c, ok := findChapter(n)
-				if !ok {
-					return fmt.Errorf("demo: there is no chapter %d (try: steps list)", n)
-				}
-				if !c.ready() {
-					return fmt.Errorf("demo: chapter %d (%s) is not written yet (issue %d)", n, c.Title, c.Issue)
+					return fmt.Errorf("demo: %w", err)
 				}
 				todo = append(todo, c)
 			}
