@@ -25,7 +25,7 @@ type StepError struct {
 }
 
 func (e *StepError) Error() string {
-	return fmt.Sprintf("jail init, step %d: %s: %s", e.Index, e.Call, e.Msg)
+	return fmt.Sprintf("init, step %d: %s: %s", e.Index, e.Call, e.Msg)
 }
 
 // Unwrap lets errors.Is(err, unix.EPERM) and friends see the errno.

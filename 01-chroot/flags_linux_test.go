@@ -10,6 +10,8 @@ import (
 // The plan spells the flags out so it can be printed anywhere; here they are
 // checked against the kernel's headers as x/sys/unix has them.
 func TestFlagValuesMatchTheKernel(t *testing.T) {
+	assert.EqualValues(t, unix.MS_RDONLY, msRdonly)
+	assert.EqualValues(t, unix.MS_REMOUNT, msRemount)
 	assert.EqualValues(t, unix.MS_NOSUID, msNosuid)
 	assert.EqualValues(t, unix.MS_NODEV, msNodev)
 	assert.EqualValues(t, unix.MS_NOEXEC, msNoexec)

@@ -107,7 +107,7 @@ func Init() {
 		fail(report, &StepError{Msg: err.Error()}, 125)
 	}
 	for i, s := range plan.Steps {
-		if err := do(s); err != nil {
+		if err := s.Do(); err != nil {
 			se := &StepError{Index: i + 1, Call: s.String(), Msg: err.Error()}
 			errors.As(err, &se.Errno)
 			code := 125 // like Docker: the engine, not the command, failed
@@ -127,8 +127,9 @@ func fail(report *os.File, se *StepError, code int) {
 	os.Exit(code)
 }
 
-// do makes one step's system call.
-func do(s Step) error {
+// Do makes the step's system call. Later chapters build longer plans out
+// of the same steps and carry them out with Do.
+func (s Step) Do() error {
 	switch s.Op {
 	case OpChdir:
 		return unix.Chdir(s.Path)

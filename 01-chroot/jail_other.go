@@ -15,3 +15,6 @@ func Init() {}
 
 // Escape needs Linux.
 func Escape() error { return ErrNotSupported }
+
+// Do needs Linux.
+func (Step) Do() error { return ErrNotSupported }

@@ -181,6 +181,8 @@ func (p Plan) String() string {
 // than taken from x/sys/unix, so that a plan can be built and printed on any
 // system; flags_linux_test.go checks they match the kernel's.
 const (
+	msRdonly      = 0x1
+	msRemount     = 0x20
 	msNosuid      = 0x2
 	msNodev       = 0x4
 	msNoexec      = 0x8
@@ -195,7 +197,8 @@ var mountFlagNames = []struct {
 	flag uintptr
 	name string
 }{
-	{msNosuid, "MS_NOSUID"}, {msNodev, "MS_NODEV"}, {msNoexec, "MS_NOEXEC"}, {msBind, "MS_BIND"},
+	{msRdonly, "MS_RDONLY"}, {msNosuid, "MS_NOSUID"}, {msNodev, "MS_NODEV"}, {msNoexec, "MS_NOEXEC"},
+	{msRemount, "MS_REMOUNT"}, {msBind, "MS_BIND"},
 	{msPrivate, "MS_PRIVATE"}, {msStrictatime, "MS_STRICTATIME"}, {msRec, "MS_REC"},
 }
 
