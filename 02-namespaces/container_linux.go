@@ -71,6 +71,10 @@ func Start(s Spec, stdin io.Reader, stdout, stderr io.Writer) (*Container, error
 		cmd.SysProcAttr.UidMappings = idMaps(plan.UIDMap)
 		cmd.SysProcAttr.GidMappings = idMaps(plan.GIDMap)
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = plan.Setgroups == "allow"
+		// And become root inside before execve: the host uid this process
+		// runs as may not be mapped at all (root mapping a container onto
+		// 100000 and up), and an unmapped user has no capabilities there.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: plan.Setgroups == "deny"}
 	}
 	if s.Cgroup != "" {
 		dir, err := os.Open(s.Cgroup)
