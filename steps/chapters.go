@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	demo01 "berth/01-chroot/demo"
+	demo02 "berth/02-namespaces/demo"
 	"berth/steps/host"
 	"berth/steps/testkit"
 	"berth/steps/testkit/narrate"
@@ -29,8 +30,8 @@ type chapter struct {
 var chapters = []chapter{
 	{N: 1, Slug: "01-chroot", Title: demo01.Title, Mechanism: "chroot(2), pivot_root(2), mount namespace",
 		Doc: "docs/01-chroot.md", Needs: []string{"root", "busybox"}, Demo: demo01.Run},
-	{N: 2, Slug: "02-namespaces", Title: "Namespaces and the re-exec init", Mechanism: "clone(2), unshare(2), setns(2), user namespaces",
-		Doc: "docs/02-namespaces.md", Needs: []string{"root", "busybox"}, Issue: 3},
+	{N: 2, Slug: "02-namespaces", Title: demo02.Title, Mechanism: "clone(2), setns(2), user namespaces, PID 1",
+		Doc: "docs/02-namespaces.md", Needs: []string{"root", "busybox"}, Demo: demo02.Run},
 	{N: 3, Slug: "03-cgroups", Title: "cgroups v1 and v2", Mechanism: "cgroupfs: memory, cpu, pids, cpuset",
 		Doc: "docs/03-cgroups.md", Needs: []string{"root", "busybox", "cgroups"}, Issue: 4},
 	{N: 4, Slug: "04-unionfs", Title: "The union filesystem", Mechanism: "overlayfs, whiteouts, layer tarballs",

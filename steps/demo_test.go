@@ -134,5 +134,24 @@ func TestListShowsEveryChapter(t *testing.T) {
 		assert.Contains(t, out.String(), c.Doc)
 	}
 	assert.Contains(t, out.String(), "ready")
-	assert.Contains(t, out.String(), "planned (issue 3)")
+	assert.Contains(t, out.String(), "planned (issue 4)")
+}
+
+func TestDemo2RunsWithoutATerminal(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	var out syncBuffer
+	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "2")
+	require.NoError(t, err, out.String())
+	s := out.String()
+	for _, beat := range []string{"Namespaces are files in /proc", "The plan", "PID: the command is PID 1", "only a loopback", "PID 1's duties", "Joining a running container", "A user namespace"} {
+		assert.Contains(t, s, beat)
+	}
+	assert.Contains(t, s, "zombies under PID 1, without an init\n      | 2\n")
+	assert.Contains(t, s, "zombies under PID 1, with the tiny init (--init)\n      | 0\n")
+	assert.Contains(t, s, "still running after 1s: SIGTERM was dropped")
+	assert.Contains(t, s, "exited: exit status 143")
+	assert.Regexp(t, `\|\s+0\s+100000\s+65536\n`, s)
+	assert.Contains(t, s, "      | 100000\n", "the file made by root inside belongs to uid 100000 outside")
+	assert.NotContains(t, s, "[Enter]")
 }

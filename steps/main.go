@@ -5,11 +5,14 @@ import (
 	"os"
 
 	chroot "berth/01-chroot"
+	namespaces "berth/02-namespaces"
 )
 
 func main() {
-	// The demos re-execute this program as a jail's init; Init takes over
-	// (and never returns) when this process is one.
+	// The demos re-execute this program as a jail's or a container's init,
+	// or as a joiner; each Init takes over (and never returns) when this
+	// process is one.
 	chroot.Init()
+	namespaces.Init()
 	os.Exit(execute())
 }
