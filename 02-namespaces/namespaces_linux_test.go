@@ -169,7 +169,7 @@ func TestUserNamespaceMapsRootOntoAnUnprivilegedRange(t *testing.T) {
 	// Root inside is uid 100000 outside: it must be able to reach the rootfs
 	// and own it (Docker's userns-remap chowns image layers the same way).
 	testkit.OpenToAll(t, c.rootfs)
-	chownTree(t, c.rootfs, 100000)
+	require.NoError(t, testkit.ChownTree(c.rootfs, 100000, 100000))
 	s := c.spec("sh", "-c", "cat /proc/self/uid_map; id -u; touch /tmp/made-inside")
 	s.Namespaces = append(s.Namespaces, namespaces.User)
 	s.UIDMap = []namespaces.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
@@ -186,16 +186,6 @@ func TestUserNamespaceMapsRootOntoAnUnprivilegedRange(t *testing.T) {
 	assert.EqualValues(t, 100000, fi.Sys().(*syscall.Stat_t).Uid, "root inside is uid 100000 outside")
 }
 
-func chownTree(t *testing.T, dir string, id int) {
-	t.Helper()
-	require.NoError(t, filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(path, id, id)
-	}))
-}
-
 // TestRootless runs a container as the unprivileged user nobody: the user
 // namespace makes it root inside, with every capability there and none
 // outside.
@@ -205,7 +195,7 @@ func TestRootless(t *testing.T) {
 	c := newContainer(t)
 	testkit.OpenToAll(t, c.rootfs)
 	// A rootless user owns the rootfs it runs, as when it unpacks an image.
-	chownTree(t, c.rootfs, testkit.NobodyUID)
+	require.NoError(t, testkit.ChownTree(c.rootfs, testkit.NobodyUID, testkit.NobodyUID))
 	out := testkit.RunTestsAsNobody(t, "^TestRootlessAsNobody$", "BERTH_ROOTLESS_ROOTFS="+c.rootfs)
 	assert.Contains(t, out, "--- PASS: TestRootlessAsNobody", out)
 	fi, err := os.Stat(filepath.Join(c.rootfs, "root/made-by-root-inside"))
@@ -383,38 +373,12 @@ func exitsWithin(c *namespaces.Container, d time.Duration) bool {
 func waitForChild(t *testing.T, pid int) {
 	t.Helper()
 	for i := 0; i < 200; i++ {
-		if len(children(pid)) > 0 {
+		if len(namespaces.Children(pid)) > 0 {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("process %d started no child", pid)
-}
-
-func children(pid int) []int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// zombies counts the children of pid that have exited but not been reaped.
-func zombies(pid int) int {
-	n := 0
-	for _, c := range children(pid) {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c))
-		if err != nil {
-			continue
-		}
-		if i := bytes.LastIndexByte(stat, ')'); i > 0 && bytes.HasPrefix(bytes.TrimSpace(stat[i+1:]), []byte("Z")) {
-			n++
-		}
-	}
-	return n
 }
 
 func TestZombies(t *testing.T) {
@@ -428,7 +392,7 @@ func TestZombies(t *testing.T) {
 	ctr, err := namespaces.Start(c.spec("sh", "-c", orphans), nil, nil, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { ctr.Signal(unix.SIGKILL); ctr.Wait() })
-	assert.Eventually(t, func() bool { return zombies(ctr.Pid) == 2 }, 10*time.Second, 20*time.Millisecond,
+	assert.Eventually(t, func() bool { return namespaces.Zombies(ctr.Pid) == 2 }, 10*time.Second, 20*time.Millisecond,
 		"without an init, the orphans stay zombies")
 	ctr.Signal(unix.SIGKILL)
 	ctr.Wait()
@@ -439,10 +403,10 @@ func TestZombies(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { ctr.Signal(unix.SIGKILL); ctr.Wait() })
 	// The init's only child left is the command once the orphans are reaped.
-	assert.Eventually(t, func() bool { return len(children(ctr.Pid)) == 1 }, 10*time.Second, 20*time.Millisecond)
+	assert.Eventually(t, func() bool { return len(namespaces.Children(ctr.Pid)) == 1 }, 10*time.Second, 20*time.Millisecond)
 	time.Sleep(300 * time.Millisecond) // past the orphans' lifetime
-	assert.Equal(t, 0, zombies(ctr.Pid), "the tiny init reaps them")
-	assert.Len(t, children(ctr.Pid), 1)
+	assert.Equal(t, 0, namespaces.Zombies(ctr.Pid), "the tiny init reaps them")
+	assert.Len(t, namespaces.Children(ctr.Pid), 1)
 }
 
 func TestPrivilegedTestsSkipForNormalUsers(t *testing.T) {

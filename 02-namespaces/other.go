@@ -38,3 +38,9 @@ func Init() {}
 
 // Inodes needs Linux.
 func Inodes(int) (map[Namespace]uint64, error) { return nil, ErrNotSupported }
+
+// Children needs Linux.
+func Children(int) []int { return nil }
+
+// Zombies needs Linux.
+func Zombies(int) int { return 0 }

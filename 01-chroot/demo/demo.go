@@ -35,19 +35,11 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 		"with a link per applet, /etc/passwd and empty /proc, /sys and /dev."); err != nil {
 		return err
 	}
-	tmpl, err := testkit.RootfsTemplate()
-	if err != nil {
-		return err
-	}
-	work, err := os.MkdirTemp("", "berth-demo01-")
+	work, rootfs, err := testkit.ScratchRootfs("berth-demo01-")
 	if err != nil {
 		return err
 	}
 	n.Defer("remove "+work, func() error { return os.RemoveAll(work) })
-	rootfs := filepath.Join(work, "rootfs")
-	if err := testkit.CopyTree(tmpl, rootfs); err != nil {
-		return err
-	}
 	breakout, err := testkit.BuildStatic("berth/01-chroot/breakout")
 	if err != nil {
 		return err

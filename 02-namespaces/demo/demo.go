@@ -32,19 +32,11 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 	if os.Geteuid() != 0 {
 		return errors.New("demo 2 creates namespaces and mounts: run it as root (sudo make demo, or sudo env PATH=\"$PATH\" go run ./steps demo 2)")
 	}
-	tmpl, err := testkit.RootfsTemplate()
-	if err != nil {
-		return err
-	}
-	work, err := os.MkdirTemp("", "berth-demo02-")
+	work, rootfs, err := testkit.ScratchRootfs("berth-demo02-")
 	if err != nil {
 		return err
 	}
 	n.Defer("remove "+work, func() error { return os.RemoveAll(work) })
-	rootfs := filepath.Join(work, "rootfs")
-	if err := testkit.CopyTree(tmpl, rootfs); err != nil {
-		return err
-	}
 	all := []namespaces.Namespace{namespaces.Mount, namespaces.PID, namespaces.UTS, namespaces.IPC, namespaces.Network, namespaces.Cgroup}
 	spec := func(args ...string) namespaces.Spec {
 		return namespaces.Spec{Rootfs: rootfs, Args: args, Hostname: "box", Namespaces: all}
@@ -131,7 +123,7 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 		if withInit {
 			label = "with the tiny init (--init)"
 		}
-		n.Evidence("host", fmt.Sprintf("zombies under PID 1, %s", label), fmt.Sprint(zombies(c.Pid)))
+		n.Evidence("host", fmt.Sprintf("zombies under PID 1, %s", label), fmt.Sprint(namespaces.Zombies(c.Pid)))
 		c.Signal(unix.SIGTERM)
 		done := make(chan error, 1)
 		go func() { done <- c.Wait() }()
@@ -171,7 +163,7 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 	if err := os.Chmod(work, 0o755); err != nil {
 		return err
 	}
-	if err := chownTree(rootfs, 100000); err != nil {
+	if err := testkit.ChownTree(rootfs, 100000, 100000); err != nil {
 		return err
 	}
 	s := spec()
@@ -215,28 +207,4 @@ func countProcs() int {
 		}
 	}
 	return n
-}
-
-func zombies(pid int) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	n := 0
-	for _, c := range strings.Fields(string(b)) {
-		stat, err := os.ReadFile("/proc/" + c + "/stat")
-		if err != nil {
-			continue
-		}
-		if i := bytes.LastIndexByte(stat, ')'); i > 0 && bytes.HasPrefix(bytes.TrimSpace(stat[i+1:]), []byte("Z")) {
-			n++
-		}
-	}
-	return n
-}
-
-func chownTree(dir string, id int) error {
-	return filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(path, id, id)
-	})
 }

@@ -252,3 +252,35 @@ func copyFile(src, dst string, perm os.FileMode) error {
 	}
 	return os.Chmod(dst, perm)
 }
+
+// ScratchRootfs makes a temporary directory named after prefix holding a
+// fresh copy of the rootfs template in its "rootfs" subdirectory, for a
+// demo. The caller removes dir (a demo registers that with its narrator).
+func ScratchRootfs(prefix string) (dir, rootfs string, err error) {
+	tmpl, err := RootfsTemplate()
+	if err != nil {
+		return "", "", err
+	}
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", err
+	}
+	rootfs = filepath.Join(dir, "rootfs")
+	if err := CopyTree(tmpl, rootfs); err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return dir, rootfs, nil
+}
+
+// ChownTree gives every file under dir, dir included, to uid and gid,
+// without following symlinks: a rootfs for a user namespace must belong to
+// the ids the container's root maps to.
+func ChownTree(dir string, uid, gid int) error {
+	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, uid, gid)
+	})
+}
