@@ -196,31 +196,52 @@ func TestRootless(t *testing.T) {
 	testkit.OpenToAll(t, c.rootfs)
 	// A rootless user owns the rootfs it runs, as when it unpacks an image.
 	require.NoError(t, testkit.ChownTree(c.rootfs, testkit.NobodyUID, testkit.NobodyUID))
-	out := testkit.RunTestsAsNobody(t, "^TestRootlessAsNobody$", "BERTH_ROOTLESS_ROOTFS="+c.rootfs)
-	assert.Contains(t, out, "--- PASS: TestRootlessAsNobody", out)
+	out := testkit.RunTestsAsNobody(t, "^$", rootlessEnv+"="+c.rootfs)
+	var res rootlessResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	require.Empty(t, res.Err)
+	assert.Equal(t, 0, res.Probe.UID, "root inside")
+	assert.Equal(t, 1, res.Probe.PID)
+	assert.Equal(t, "rootless", res.Probe.Hostname)
+	assert.Equal(t, res.Probe.Caps.Bounding, res.Probe.Caps.Effective, "every capability, inside its own namespaces")
+	assert.Empty(t, res.Touch)
+	assert.Contains(t, res.Denied, "renamed\n", "its own UTS namespace: root inside may rename it")
+	assert.Contains(t, res.Denied, "Operation not permitted", "but no device nodes: those belong to the host's user namespace")
 	fi, err := os.Stat(filepath.Join(c.rootfs, "root/made-by-root-inside"))
 	require.NoError(t, err)
 	assert.EqualValues(t, testkit.NobodyUID, fi.Sys().(*syscall.Stat_t).Uid, "root inside is nobody outside")
 }
 
-func TestRootlessAsNobody(t *testing.T) {
-	rootfs := os.Getenv("BERTH_ROOTLESS_ROOTFS")
-	if rootfs == "" || os.Geteuid() == 0 {
-		t.Skip("run by TestRootless, as nobody")
+// rootlessResult is what rootlessScenario reports to TestRootless.
+type rootlessResult struct {
+	Probe  probe.Report `json:"probe"`
+	Touch  string       `json:"touch"`  // the error of touching /root, if any
+	Denied string       `json:"denied"` // what hostname and mknod printed
+	Err    string       `json:"err"`
+}
+
+// rootlessScenario runs as nobody (see TestMain): three rootless containers,
+// whose results it prints as JSON for TestRootless to check.
+func rootlessScenario(rootfs string) int {
+	var res rootlessResult
+	uidMap, gidMap := namespaces.RootlessMaps(os.Getuid(), os.Getgid())
+	spec := func(args ...string) namespaces.Spec {
+		return namespaces.Spec{Rootfs: rootfs, Args: args, Hostname: "rootless", Namespaces: namespaces.All, UIDMap: uidMap, GIDMap: gidMap}
 	}
-	s := namespaces.Spec{Rootfs: rootfs, Args: []string{testkit.ProbeInRootfs}, Hostname: "rootless", Namespaces: namespaces.All}
-	s.UIDMap, s.GIDMap = namespaces.RootlessMaps(os.Getuid(), os.Getgid())
-	r := runProbe(t, s)
-	assert.Equal(t, 0, r.UID, "root inside")
-	assert.Equal(t, 1, r.PID)
-	assert.Equal(t, "rootless", r.Hostname)
-	assert.Equal(t, r.Caps.Bounding, r.Caps.Effective, "every capability, inside its own namespaces")
-	_, err := run(t, namespaces.Spec{Rootfs: rootfs, Args: []string{"touch", "/root/made-by-root-inside"}, Namespaces: namespaces.All, UIDMap: s.UIDMap, GIDMap: s.GIDMap})
-	require.NoError(t, err)
-	out, err := run(t, namespaces.Spec{Rootfs: rootfs, Args: []string{"sh", "-c", "hostname nope 2>&1; mknod /dev/evil c 8 0 2>&1; true"}, Namespaces: namespaces.All, UIDMap: s.UIDMap, GIDMap: s.GIDMap})
-	require.NoError(t, err)
-	assert.NotContains(t, out, "hostname: sethostname", "its own UTS namespace: root inside may rename it")
-	assert.Contains(t, out, "Operation not permitted", "but no device nodes: those belong to the host's user namespace")
+	var out bytes.Buffer
+	if err := namespaces.Run(context.Background(), spec(testkit.ProbeInRootfs), nil, &out, os.Stderr); err != nil {
+		res.Err = err.Error()
+	} else if err := json.Unmarshal(out.Bytes(), &res.Probe); err != nil {
+		res.Err = err.Error()
+	}
+	if err := namespaces.Run(context.Background(), spec("touch", "/root/made-by-root-inside"), nil, nil, os.Stderr); err != nil {
+		res.Touch = err.Error()
+	}
+	out.Reset()
+	namespaces.Run(context.Background(), spec("sh", "-c", "hostname renamed 2>&1 && hostname; mknod /dev/evil c 8 0 2>&1; true"), nil, &out, os.Stderr)
+	res.Denied = out.String()
+	json.NewEncoder(os.Stdout).Encode(res)
+	return 0
 }
 
 // cgroup2Root finds where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup
