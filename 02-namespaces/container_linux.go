@@ -85,7 +85,7 @@ func Start(s Spec, stdin io.Reader, stdout, stderr io.Writer) (*Container, error
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = int(dir.Fd())
 	}
-	if err := startWithPipes(cmd, config); err != nil {
+	if err := startWithPipes(cmd, config, s.Prestart); err != nil {
 		return nil, err
 	}
 	c := &Container{Pid: cmd.Process.Pid, cmd: cmd, wait: make(chan struct{})}
@@ -97,9 +97,10 @@ func Start(s Spec, stdin io.Reader, stdout, stderr io.Writer) (*Container, error
 }
 
 // startWithPipes starts cmd with the configuration on fd 3 and the report
-// pipe on fd 4, sends config, and waits until the child either reports a
+// pipe on fd 4, calls prestart (if any) while the child waits for its
+// configuration, sends config, and waits until the child either reports a
 // failure or closes the report pipe by executing the command.
-func startWithPipes(cmd *exec.Cmd, config []byte) (retErr error) {
+func startWithPipes(cmd *exec.Cmd, config []byte, prestart func(pid int) error) (retErr error) {
 	configR, configW, err := os.Pipe()
 	if err != nil {
 		return err
@@ -124,6 +125,13 @@ func startWithPipes(cmd *exec.Cmd, config []byte) (retErr error) {
 			cmd.Wait()
 		}
 	}()
+	// The child blocks reading its configuration: whatever prestart does
+	// is done before the child does anything.
+	if prestart != nil {
+		if err := prestart(cmd.Process.Pid); err != nil {
+			return fmt.Errorf("namespaces: prestart: %w", err)
+		}
+	}
 	// The child reads until EOF: close our end once it is written.
 	if _, err := configW.Write(config); err != nil {
 		return fmt.Errorf("namespaces: sending the configuration: %w", err)

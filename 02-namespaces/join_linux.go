@@ -53,7 +53,7 @@ func Join(ctx context.Context, j JoinSpec, stdin io.Reader, stdout, stderr io.Wr
 	cmd.Env = []string{}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL}
-	if err := startWithPipes(cmd, config); err != nil {
+	if err := startWithPipes(cmd, config, nil); err != nil {
 		return err
 	}
 	return exitError(cmd.Wait())

@@ -435,3 +435,36 @@ func TestPrivilegedTestsSkipForNormalUsers(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(out, "--- SKIP"), out)
 	assert.Contains(t, out, "go test -exec sudo ./02-namespaces/")
 }
+
+func TestPrestartRunsBeforeTheInit(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	c := newContainer(t)
+	marker := filepath.Join(c.rootfs, "prestart-was-here")
+	s := c.spec("cat", "/prestart-was-here")
+	var seen int
+	s.Prestart = func(pid int) error {
+		seen = pid
+		// The init exists, in its namespaces, and has not yet pivoted.
+		ns, err := namespaces.Inodes(pid)
+		if err != nil {
+			return err
+		}
+		self, err := namespaces.Inodes(os.Getpid())
+		if err != nil {
+			return err
+		}
+		if ns[namespaces.UTS] == self[namespaces.UTS] {
+			return fmt.Errorf("prestart ran before the namespaces existed")
+		}
+		return os.WriteFile(marker, []byte(strconv.Itoa(pid)), 0o644)
+	}
+	out, err := run(t, s)
+	require.NoError(t, err)
+	assert.NotZero(t, seen)
+	assert.Equal(t, strconv.Itoa(seen), out, "what prestart did is there when the command runs")
+
+	s.Prestart = func(int) error { return fmt.Errorf("no cgroup for you") }
+	_, err = run(t, s)
+	assert.ErrorContains(t, err, "prestart: no cgroup for you")
+}

@@ -94,6 +94,12 @@ type Spec struct {
 	// Cgroup, if set, is a cgroup v2 directory the init starts in
 	// (clone3's CLONE_INTO_CGROUP): chapter 03 builds on it.
 	Cgroup string `json:"cgroup,omitempty"`
+	// Prestart, if set, is called with the init's host PID once it exists
+	// in its namespaces and before it reads its configuration, so before
+	// it runs anything: the moment to put it into cgroups (chapter 03) or
+	// to cable its network namespace (chapter 05). An error stops the
+	// start.
+	Prestart func(pid int) error `json:"-"`
 }
 
 // Has says whether s asks for namespace n.
