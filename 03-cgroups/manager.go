@@ -40,6 +40,7 @@ type Stats struct {
 	Throttled   uint64        // periods in which the group hit its CPU quota
 	ThrottledAt time.Duration // time spent throttled
 	Pids        uint64        // processes (and threads) now
+	PidsRefused uint64        // forks refused because of the pids limit
 }
 
 // Parent is the directory under each hierarchy that holds berth's groups.

@@ -98,7 +98,7 @@ func inherit(dir, file string) error {
 }
 
 func (m *v1) Apply(r Resources) error {
-	for _, w := range r.V1() {
+	for _, w := range m.order(r.V1()) {
 		if _, ok := m.mounts[w.Controller]; !ok {
 			return fmt.Errorf("cgroup: %s needs the v1 %s controller, which this host does not mount", w.File, w.Controller)
 		}
@@ -113,6 +113,32 @@ func (m *v1) Apply(r Resources) error {
 		}
 	}
 	return nil
+}
+
+// order puts memory+swap before memory when the new memory limit is above
+// the current memory+swap limit: the kernel refuses (EINVAL) a memory limit
+// above memory+swap at every moment, so raising both must start with swap.
+func (m *v1) order(ws []Write) []Write {
+	var lim, sw = -1, -1
+	for i, w := range ws {
+		switch w.File {
+		case "memory.limit_in_bytes":
+			lim = i
+		case "memory.memsw.limit_in_bytes":
+			sw = i
+		}
+	}
+	if lim < 0 || sw < 0 {
+		return ws
+	}
+	cur, err := readUint(filepath.Join(m.dir("memory"), "memory.memsw.limit_in_bytes"))
+	newLim, _ := strconv.ParseUint(ws[lim].Value, 10, 64)
+	if err != nil || newLim <= cur {
+		return ws
+	}
+	out := append([]Write(nil), ws...)
+	out[lim], out[sw] = out[sw], out[lim]
+	return out
 }
 
 func (m *v1) Add(pid int) error {
@@ -137,6 +163,9 @@ func (m *v1) Stats() (Stats, error) {
 	read(&s.MemoryUsage, "memory", "memory.usage_in_bytes")
 	read(&s.MemoryPeak, "memory", "memory.max_usage_in_bytes")
 	read(&s.Pids, "pids", "pids.current")
+	if ev, err := readKeyed(filepath.Join(m.dir("pids"), "pids.events")); err == nil {
+		s.PidsRefused = ev["max"]
+	}
 	if oom, err := readKeyed(filepath.Join(m.dir("memory"), "memory.oom_control")); err == nil {
 		s.OOMKills = oom["oom_kill"]
 	} else {

@@ -109,6 +109,9 @@ func (m *v2) Stats() (Stats, error) {
 	if s.Pids, err = readUint(filepath.Join(m.dir(), "pids.current")); err != nil {
 		errs = append(errs, err)
 	}
+	if ev, err := readKeyed(filepath.Join(m.dir(), "pids.events")); err == nil {
+		s.PidsRefused = ev["max"]
+	}
 	if ev, err := readKeyed(filepath.Join(m.dir(), "memory.events")); err == nil {
 		s.OOMKills = ev["oom_kill"]
 	} else {
