@@ -9,6 +9,7 @@ import (
 
 	demo01 "berth/01-chroot/demo"
 	demo02 "berth/02-namespaces/demo"
+	demo03 "berth/03-cgroups/demo"
 	"berth/steps/host"
 	"berth/steps/testkit"
 	"berth/steps/testkit/narrate"
@@ -32,8 +33,8 @@ var chapters = []chapter{
 		Doc: "docs/01-chroot.md", Needs: []string{"root", "busybox"}, Demo: demo01.Run},
 	{N: 2, Slug: "02-namespaces", Title: demo02.Title, Mechanism: "clone(2), setns(2), user namespaces, PID 1",
 		Doc: "docs/02-namespaces.md", Needs: []string{"root", "busybox"}, Demo: demo02.Run},
-	{N: 3, Slug: "03-cgroups", Title: "cgroups v1 and v2", Mechanism: "cgroupfs: memory, cpu, pids, cpuset",
-		Doc: "docs/03-cgroups.md", Needs: []string{"root", "busybox", "cgroups"}, Issue: 4},
+	{N: 3, Slug: "03-cgroups", Title: demo03.Title, Mechanism: "cgroupfs: memory, cpu, pids, cpuset",
+		Doc: "docs/03-cgroups.md", Needs: []string{"root", "busybox", "cgroups"}, Demo: demo03.Run},
 	{N: 4, Slug: "04-unionfs", Title: "The union filesystem", Mechanism: "overlayfs, whiteouts, layer tarballs",
 		Doc: "docs/04-unionfs.md", Needs: []string{"root", "busybox", "overlayfs"}, Issue: 5},
 	{N: 5, Slug: "05-network", Title: "Container networking", Mechanism: "veth, bridge, IPAM, NAT, published ports",

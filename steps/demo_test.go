@@ -111,7 +111,7 @@ func TestDemoRefusesUnknownChapters(t *testing.T) {
 	var out bytes.Buffer
 	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "x"), `"x" is not a chapter number`)
 	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "9"), "there is no chapter 9")
-	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "3"), "not written yet (issue 4)")
+	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "4"), "not written yet (issue 5)")
 }
 
 func TestDoctorPrintsEveryCheck(t *testing.T) {
@@ -134,7 +134,7 @@ func TestListShowsEveryChapter(t *testing.T) {
 		assert.Contains(t, out.String(), c.Doc)
 	}
 	assert.Contains(t, out.String(), "ready")
-	assert.Contains(t, out.String(), "planned (issue 4)")
+	assert.Contains(t, out.String(), "planned (issue 5)")
 }
 
 func TestDemo2RunsWithoutATerminal(t *testing.T) {
@@ -154,4 +154,18 @@ func TestDemo2RunsWithoutATerminal(t *testing.T) {
 	assert.Regexp(t, `\|\s+0\s+100000\s+65536\n`, s)
 	assert.Contains(t, s, "      | 100000\n", "the file made by root inside belongs to uid 100000 outside")
 	assert.NotContains(t, s, "[Enter]")
+}
+
+func TestDemo3RunsWithoutATerminal(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	var out syncBuffer
+	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "3")
+	require.NoError(t, err, out.String())
+	s := out.String()
+	assert.Contains(t, s, "exited: killed by SIGKILL (exit code 137)", "the hog is OOM-killed")
+	assert.Regexp(t, `before: 0  after: [1-9]`, s, "the OOM counter moves")
+	assert.Contains(t, s, "16 tasks in the group", "the bomb is held at the limit")
+	assert.Regexp(t, `0\.[4-6]\d CPU`, s, "half a CPU")
+	assert.Contains(t, s, "no such file or directory", "destroyed groups leave no directory")
 }
