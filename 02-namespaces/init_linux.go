@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -159,13 +160,25 @@ func tinyInit(c *child, index int, exe chroot.Step, path string) {
 		c.fail(index, exe.String(), err, execCode(err))
 	}
 	c.report.Close() // EOF tells the parent the command runs
-	os.Exit(superviseChild(pid, sigs))
+	os.Exit(superviseChild(pid, sigs, 0))
 }
 
 // superviseChild forwards signals to pid and reaps children until pid
-// ends; it returns pid's exit code, as the shell computes it.
-func superviseChild(pid int, sigs <-chan os.Signal) int {
-	for sig := range sigs {
+// ends; it returns pid's exit code, as the shell computes it. With a grace
+// period, a SIGTERM is followed by SIGKILL if pid is still alive after it.
+func superviseChild(pid int, sigs <-chan os.Signal, grace time.Duration) int {
+	var escalate <-chan time.Time
+	for {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-escalate:
+			unix.Kill(pid, unix.SIGKILL)
+			continue
+		}
+		if sig == unix.SIGTERM && grace > 0 && escalate == nil {
+			escalate = time.After(grace)
+		}
 		switch sig {
 		case unix.SIGCHLD:
 			for {
@@ -187,5 +200,4 @@ func superviseChild(pid int, sigs <-chan os.Signal) int {
 			unix.Kill(pid, sig.(syscall.Signal))
 		}
 	}
-	return 125
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,6 +21,10 @@ type JoinSpec struct {
 	Args       []string    `json:"args"`
 	Env        []string    `json:"env"`
 }
+
+// joinGrace is how long a joined command has to end after the joiner
+// forwards it SIGTERM before the joiner sends SIGKILL.
+const joinGrace = 2 * time.Second
 
 // joinOrder is the order the joiner enters namespaces: the mount namespace
 // last, because entering it changes the root and the working directory.
@@ -44,6 +49,20 @@ func Join(ctx context.Context, j JoinSpec, stdin io.Reader, stdout, stderr io.Wr
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d/ns", j.Pid)); err != nil {
 		return fmt.Errorf("namespaces: join: no process %d: %w", j.Pid, err)
 	}
+	// A target in another user namespace cannot be joined from Go (see
+	// ErrJoinUser), and entering its other namespaces while staying in the
+	// host's user namespace would give the command the host's root: refuse.
+	target, err := Inodes(j.Pid)
+	if err != nil {
+		return err
+	}
+	self, err := Inodes(os.Getpid())
+	if err != nil {
+		return err
+	}
+	if target[User] != self[User] {
+		return fmt.Errorf("namespaces: join: process %d is in a user namespace of its own: %w", j.Pid, ErrJoinUser)
+	}
 	config, err := json.Marshal(j)
 	if err != nil {
 		return err
@@ -53,6 +72,10 @@ func Join(ctx context.Context, j JoinSpec, stdin io.Reader, stdout, stderr io.Wr
 	cmd.Env = []string{}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL}
+	// Cancelling asks the joiner to end the command (SIGTERM, then SIGKILL
+	// after joinGrace); only if the joiner itself hangs is it killed.
+	cmd.Cancel = func() error { return cmd.Process.Signal(unix.SIGTERM) }
+	cmd.WaitDelay = 2 * joinGrace
 	if err := startWithPipes(cmd, config, nil); err != nil {
 		return err
 	}
@@ -112,10 +135,14 @@ func runJoin() {
 	signal.Notify(sigs)
 	// ForkExec forks from this goroutine's thread, the one that entered
 	// the namespaces: the child inherits them, the PID namespace included.
+	// No Pdeathsig here: Go's fork checks that the parent is still alive by
+	// comparing getppid() with its PID, and in another PID namespace
+	// getppid() is 0, so the child would kill itself at once. Join's
+	// cancellation goes through SIGTERM and joinGrace instead.
 	pid, err := syscall.ForkExec(path, j.Args, &syscall.ProcAttr{Dir: "/", Env: os.Environ(), Files: []uintptr{0, 1, 2}})
 	if err != nil {
 		c.fail(step+1, fmt.Sprintf("execve(%q)", path), err, execCode(err))
 	}
 	c.report.Close()
-	os.Exit(superviseChild(pid, sigs))
+	os.Exit(superviseChild(pid, sigs, joinGrace))
 }

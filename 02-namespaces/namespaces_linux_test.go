@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -467,4 +468,54 @@ func TestPrestartRunsBeforeTheInit(t *testing.T) {
 	s.Prestart = func(int) error { return fmt.Errorf("no cgroup for you") }
 	_, err = run(t, s)
 	assert.ErrorContains(t, err, "prestart: no cgroup for you")
+}
+
+// A container with a user namespace of its own cannot be joined from Go;
+// joining its other namespaces alone would make the command the host's
+// root inside them, so Join refuses.
+func TestJoinRefusesAUserNamespacedContainer(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	c := newContainer(t)
+	testkit.OpenToAll(t, c.rootfs)
+	require.NoError(t, testkit.ChownTree(c.rootfs, 100000, 100000))
+	s := c.spec("sleep", "60")
+	s.Namespaces = append(s.Namespaces, namespaces.User)
+	s.UIDMap = []namespaces.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	s.GIDMap = s.UIDMap
+	ctr, err := namespaces.Start(s, nil, nil, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { ctr.Signal(unix.SIGKILL); ctr.Wait() })
+
+	err = namespaces.Join(context.Background(), namespaces.JoinSpec{Pid: ctr.Pid,
+		Namespaces: []namespaces.Namespace{namespaces.Mount, namespaces.PID}, Args: []string{"touch", "/tmp/as-host-root"}}, nil, nil, nil)
+	assert.ErrorIs(t, err, namespaces.ErrJoinUser)
+	assert.NoFileExists(t, filepath.Join(c.rootfs, "tmp/as-host-root"))
+}
+
+func TestJoinCancelledLeavesNothingBehind(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	c := newContainer(t)
+	ctr, err := namespaces.Start(c.spec("sleep", "60"), nil, nil, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { ctr.Signal(unix.SIGKILL); ctr.Wait() })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	all := []namespaces.Namespace{namespaces.Mount, namespaces.PID, namespaces.UTS}
+	go func() {
+		done <- namespaces.Join(ctx, namespaces.JoinSpec{Pid: ctr.Pid, Namespaces: all, Args: []string{"sleep", "60"}}, nil, nil, nil)
+	}()
+	// The joined sleep is PID 2 of the container: wait until it runs.
+	require.Eventually(t, func() bool {
+		out, _ := exec.Command("sh", "-c", fmt.Sprintf("cat /proc/%d/root/proc/[0-9]*/comm 2>/dev/null | grep -c sleep", ctr.Pid)).Output()
+		return strings.TrimSpace(string(out)) == "2"
+	}, 10*time.Second, 20*time.Millisecond)
+	cancel()
+	<-done
+	assert.Eventually(t, func() bool {
+		out, _ := exec.Command("sh", "-c", fmt.Sprintf("cat /proc/%d/root/proc/[0-9]*/comm 2>/dev/null | grep -c sleep", ctr.Pid)).Output()
+		return strings.TrimSpace(string(out)) == "1"
+	}, 10*time.Second, 20*time.Millisecond, "the joined command dies with its joiner")
 }

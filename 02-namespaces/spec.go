@@ -281,7 +281,9 @@ func (s Spec) Plan() (Plan, error) {
 	} else {
 		// sysfs may only be mounted by the owner of the network namespace;
 		// in a user namespace without its own, borrow the host's, read-only.
-		add(chroot.Step{Op: chroot.OpMount, Source: "/sys", Path: in("sys"), Flags: msBind | msRec, Why: "sysfs belongs to the host's network namespace: bind it"})
+		// Not recursive: the host's submounts (/sys/fs/cgroup...) stay out, and
+		// the read-only remount below covers everything that comes in.
+		add(chroot.Step{Op: chroot.OpMount, Source: "/sys", Path: in("sys"), Flags: msBind, Why: "sysfs belongs to the host's network namespace: bind it"})
 		add(chroot.Step{Op: chroot.OpMount, Path: in("sys"), Flags: msBind | msRemount | msRdonly | msNosuid | msNodev | msNoexec, Why: "and make it read-only"})
 	}
 	add(chroot.Step{Op: chroot.OpMkdir, Path: in(chroot.OldRoot), Mode: 0o700, Why: "somewhere to park the old root"})

@@ -80,7 +80,7 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 		"this container shares with the host."); err != nil {
 		return err
 	}
-	if err := inside(spec(), "ls -l /proc/self/ns | sed 's/.* \\([a-z_]* -> \\)/\\1/'; hostname"); err != nil {
+	if err := inside(spec(), "ls -l /proc/self/ns | grep -- '->' | sed 's/.* \\([a-z_]* -> \\)/\\1/'; hostname"); err != nil {
 		return err
 	}
 	host, _ := os.Hostname()
