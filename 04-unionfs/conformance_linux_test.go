@@ -1,0 +1,218 @@
+package unionfs_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	unionfs "berth/04-unionfs"
+	"berth/steps/testkit"
+)
+
+var snapshotters = []unionfs.Snapshotter{unionfs.Overlay(), unionfs.Copy()}
+
+// forEach runs a conformance test against every snapshotter.
+func forEach(t *testing.T, test func(t *testing.T, s unionfs.Snapshotter)) {
+	for _, s := range snapshotters {
+		t.Run(s.Name(), func(t *testing.T) {
+			testkit.RequireRoot(t)
+			testkit.CheckResidue(t)
+			test(t, s)
+		})
+	}
+}
+
+// stack unpacks the tarballs as layers, each on top of the previous.
+func stack(t *testing.T, s unionfs.Snapshotter, tarballs ...[]byte) []string {
+	t.Helper()
+	base := t.TempDir()
+	var layers []string
+	for i, tb := range tarballs {
+		dir := filepath.Join(base, fmt.Sprintf("layer%d", i))
+		require.NoError(t, s.Unpack(bytes.NewReader(tb), dir, layers), "layer %d", i)
+		layers = append(layers, dir)
+	}
+	return layers
+}
+
+// container prepares and mounts a container on layers; it returns its
+// directory and its root filesystem, unmounted when the test ends.
+func container(t *testing.T, s unionfs.Snapshotter, layers []string) (cdir, rootfs string) {
+	t.Helper()
+	base := t.TempDir()
+	cdir, rootfs = filepath.Join(base, "c"), filepath.Join(base, "rootfs")
+	require.NoError(t, os.Mkdir(rootfs, 0o755))
+	require.NoError(t, s.Prepare(layers, cdir))
+	mounts, err := s.Mounts(layers, cdir, rootfs)
+	require.NoError(t, err)
+	require.NoError(t, unionfs.MountAll(mounts))
+	t.Cleanup(func() { assert.NoError(t, unionfs.Unmount(rootfs)) })
+	return cdir, rootfs
+}
+
+// The image of the conformance suite: a base, a layer that modifies and
+// deletes, and one that recreates a deleted directory.
+func imageLayers(t *testing.T) [][]byte {
+	base := layer(t,
+		dir("etc/"), file("etc/passwd", "root:x:0:0\n", 0o644),
+		entry{name: "etc/shadow", body: "secret", typ: '0', mode: 0o640, uid: 0, gid: 42},
+		dir("app/"), file("app/bin", "v1", 0o755), file("app/suid", "s", 0o4755),
+		dir("app/data/"), file("app/data/a", "a", 0o644), file("app/data/b", "b", 0o644),
+		dir("lib/"), file("lib/x.so", "elf", 0o644), symlink("lib/current", "x.so"), hardlink("lib/x-hard.so", "lib/x.so"),
+		dir("old/"), file("old/f", "old", 0o644),
+		dir("opq/"), file("opq/hidden", "h", 0o644),
+		entry{name: "tagged", body: "t", typ: '0', mode: 0o600, uid: 1000, gid: 1000, xattrs: map[string]string{"user.comment": "hello"}},
+	)
+	modify := layer(t,
+		dir("app/"), file("app/bin", "v2", 0o755),
+		whiteout("etc/.wh.shadow"),
+		whiteout(".wh.old"),
+		dir("opq/"), whiteout("opq/.wh..wh..opq"), file("opq/fresh", "f", 0o644),
+	)
+	recreate := layer(t, dir("old/"), file("old/new", "n", 0o644))
+	return [][]byte{base, modify, recreate}
+}
+
+func TestLayersStackAsOne(t *testing.T) {
+	forEach(t, func(t *testing.T, s unionfs.Snapshotter) {
+		_, rootfs := container(t, s, stack(t, s, imageLayers(t)...))
+		v := view(t, rootfs)
+
+		assert.Contains(t, v, "etc/passwd")
+		assert.NotContains(t, v, "etc/shadow", "a whiteout deletes a lower file")
+		assert.Contains(t, v["app/bin"], fmt.Sprintf("%x", sha256sum("v2")), "an upper layer's version wins")
+		assert.Contains(t, v, "old/new", "a deleted directory recreated")
+		assert.NotContains(t, v, "old/f", "without what the deleted one held")
+		assert.Contains(t, v, "opq/fresh")
+		assert.NotContains(t, v, "opq/hidden", "an opaque directory hides the lower contents")
+		assert.Equal(t, "120777 0:0 -> x.so", v["lib/current"], "symlinks")
+		assert.Contains(t, v["lib/x-hard.so"]+v["lib/x.so"], "linked-to", "hard links share one inode")
+		assert.True(t, strings.HasPrefix(v["app/suid"], "104755 "), "setuid survives: %s", v["app/suid"])
+		assert.True(t, strings.HasPrefix(v["etc/shadow"]+v["tagged"], "100600 1000:1000"), "owner: %s", v["tagged"])
+		assert.Contains(t, v["tagged"], "user.comment=hello", "extended attributes")
+	})
+}
+
+func TestCopyOnWriteLeavesLayersAlone(t *testing.T) {
+	forEach(t, func(t *testing.T, s unionfs.Snapshotter) {
+		layers := stack(t, s, imageLayers(t)...)
+		before := map[string]map[string]string{}
+		for _, l := range layers {
+			before[l] = view(t, l)
+		}
+		cdir, rootfs := container(t, s, layers)
+		require.NoError(t, os.WriteFile(filepath.Join(rootfs, "etc/passwd"), []byte("changed\n"), 0o644))
+		require.NoError(t, os.Remove(filepath.Join(rootfs, "app/data/a")))
+		for _, l := range layers {
+			assert.Equal(t, before[l], view(t, l), "layer %s must not change", l)
+		}
+		if s.Name() == "overlay" {
+			b, err := os.ReadFile(filepath.Join(unionfs.Upper(cdir), "etc/passwd"))
+			require.NoError(t, err)
+			assert.Equal(t, "changed\n", string(b), "the changed file was copied up")
+		}
+	})
+}
+
+func TestDiffReproducesTheContainer(t *testing.T) {
+	forEach(t, func(t *testing.T, s unionfs.Snapshotter) {
+		layers := stack(t, s, imageLayers(t)...)
+		cdir, rootfs := container(t, s, layers)
+		require.NoError(t, os.WriteFile(filepath.Join(rootfs, "new-file"), []byte("new"), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(rootfs, "etc/passwd"), []byte("changed\n"), 0o644))
+		require.NoError(t, os.Remove(filepath.Join(rootfs, "app/data/a")))
+		require.NoError(t, os.RemoveAll(filepath.Join(rootfs, "lib")))
+		require.NoError(t, os.Mkdir(filepath.Join(rootfs, "opq2"), 0o750))
+		want := view(t, rootfs)
+
+		var diff bytes.Buffer
+		require.NoError(t, s.Diff(&diff, layers, cdir))
+		entries := tarEntries(t, bytes.NewReader(diff.Bytes()))
+		for _, name := range []string{"new-file", "etc/passwd", "app/data/.wh.a", ".wh.lib", "opq2"} {
+			assert.Contains(t, entries, name)
+		}
+		assert.NotContains(t, entries, "app/bin", "only what changed")
+		assert.NotContains(t, entries, "lib/x.so", "a deleted directory is one whiteout")
+
+		// The diff, as a layer on top of the image, is the container.
+		next := filepath.Join(t.TempDir(), "commit")
+		require.NoError(t, s.Unpack(bytes.NewReader(diff.Bytes()), next, layers))
+		_, again := container(t, s, append(layers, next))
+		assert.Equal(t, want, view(t, again))
+	})
+}
+
+func TestLayerRoundTrip(t *testing.T) {
+	forEach(t, func(t *testing.T, s unionfs.Snapshotter) {
+		base := imageLayers(t)[0]
+		dir := filepath.Join(t.TempDir(), "layer")
+		require.NoError(t, s.Unpack(bytes.NewReader(base), dir, nil))
+		// A layer directory read back as a container on nothing: the same layer.
+		var back bytes.Buffer
+		empty := t.TempDir()
+		cdir := t.TempDir()
+		if s.Name() == "overlay" {
+			require.NoError(t, os.Rename(dir, unionfs.Upper(cdir)))
+		} else {
+			require.NoError(t, os.Rename(dir, unionfs.FS(cdir)))
+		}
+		require.NoError(t, s.Diff(&back, []string{empty}, cdir))
+		assert.Equal(t, tarEntries(t, bytes.NewReader(base)), tarEntries(t, &back))
+	})
+}
+
+func TestOverlayWhiteoutRoundTrip(t *testing.T) {
+	testkit.RequireRoot(t)
+	modify := imageLayers(t)[1]
+	cdir := t.TempDir()
+	require.NoError(t, unionfs.Overlay().Unpack(bytes.NewReader(modify), unionfs.Upper(cdir), nil))
+	var back bytes.Buffer
+	require.NoError(t, unionfs.Overlay().Diff(&back, []string{t.TempDir()}, cdir))
+	got, want := tarEntries(t, &back), tarEntries(t, bytes.NewReader(modify))
+	for name, desc := range want {
+		if strings.HasPrefix(filepath.Base(name), unionfs.WhiteoutPrefix) {
+			// A marker's only meaning is its name.
+			assert.Contains(t, got, name, "whiteouts and opaque markers survive: 0/0 devices and the opaque xattr turn back into .wh. entries")
+			continue
+		}
+		assert.Equal(t, desc, got[name], name)
+	}
+	for name, desc := range got {
+		if _, ok := want[name]; !ok {
+			assert.True(t, strings.HasPrefix(desc, "5 "), "only the directories that hold whiteouts may be added: %s", name)
+		}
+	}
+}
+
+func TestManyLayers(t *testing.T) {
+	forEach(t, func(t *testing.T, s unionfs.Snapshotter) {
+		var tarballs [][]byte
+		for i := 0; i < 128; i++ {
+			tarballs = append(tarballs, layer(t, file(fmt.Sprintf("layer-%03d", i), fmt.Sprint(i), 0o644), file("top", fmt.Sprint(i), 0o644)))
+		}
+		layers := stack(t, s, tarballs...)
+		mounts, err := s.Mounts(layers, "/c", "/r")
+		require.NoError(t, err)
+		if s.Name() == "overlay" {
+			assert.Greater(t, len(strings.Join(mounts[0].Options, ",")), os.Getpagesize(), "more options than one page: mount(2) alone could not")
+		}
+		_, rootfs := container(t, s, layers)
+		v := view(t, rootfs)
+		assert.Len(t, v, 129)
+		b, err := os.ReadFile(filepath.Join(rootfs, "top"))
+		require.NoError(t, err)
+		assert.Equal(t, "127", string(b), "the topmost layer wins")
+	})
+}
+
+func sha256sum(s string) [32]byte {
+	var out [32]byte
+	copy(out[:], sha256New(s))
+	return out
+}
