@@ -27,11 +27,15 @@ type entry struct {
 	xattrs           map[string]string
 }
 
-func file(name, body string, mode int64) entry { return entry{name: name, body: body, typ: tar.TypeReg, mode: mode} }
-func dir(name string) entry                   { return entry{name: name, typ: tar.TypeDir, mode: 0o755} }
-func symlink(name, to string) entry           { return entry{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777} }
-func hardlink(name, to string) entry          { return entry{name: name, link: to, typ: tar.TypeLink} }
-func whiteout(name string) entry              { return file(name, "", 0o644) }
+func file(name, body string, mode int64) entry {
+	return entry{name: name, body: body, typ: tar.TypeReg, mode: mode}
+}
+func dir(name string) entry { return entry{name: name, typ: tar.TypeDir, mode: 0o755} }
+func symlink(name, to string) entry {
+	return entry{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777}
+}
+func hardlink(name, to string) entry { return entry{name: name, link: to, typ: tar.TypeLink} }
+func whiteout(name string) entry     { return file(name, "", 0o644) }
 
 var epoch = time.Unix(1700000000, 0)
 
