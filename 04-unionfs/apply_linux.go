@@ -63,7 +63,10 @@ type unpacker struct {
 	mode    whiteoutMode
 	written map[string]bool      // entries this archive made (for opaque dirs)
 	dirs    map[string]time.Time // directory mtimes, set last
+	made    map[string]bool      // directories known to exist
+	fresh   bool                 // dir started empty: only this archive's entries are in the way
 	euid    int
+	buf     []byte
 }
 
 // apply unpacks the tarball r into dir. Every path is resolved inside dir
@@ -75,7 +78,8 @@ func apply(r io.Reader, dir string, mode whiteoutMode) error {
 		return fmt.Errorf("unionfs: %w", err)
 	}
 	defer root.Close()
-	u := &unpacker{root: root, dir: dir, mode: mode, written: map[string]bool{}, dirs: map[string]time.Time{}, euid: os.Geteuid()}
+	u := &unpacker{root: root, dir: dir, mode: mode, written: map[string]bool{}, dirs: map[string]time.Time{},
+		made: map[string]bool{".": true}, fresh: mode == asOverlay, euid: os.Geteuid(), buf: make([]byte, 1<<20)}
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -118,13 +122,20 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 		}
 		return errors.New("the layer's root must be a directory")
 	}
-	if err := u.root.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	// Whatever is in the way goes, except a directory that stays one.
-	if fi, err := u.root.Lstat(name); err == nil && !(fi.IsDir() && hdr.Typeflag == tar.TypeDir) {
-		if err := u.root.RemoveAll(name); err != nil {
+	if !u.made[dir] {
+		if err := u.root.MkdirAll(dir, 0o755); err != nil {
 			return err
+		}
+		u.made[dir] = true
+	}
+	// Whatever is in the way goes, except a directory that stays one. In a
+	// fresh layer only this archive's own entries can be in the way.
+	if !u.fresh || u.written[name] || u.made[name] {
+		if fi, err := u.root.Lstat(name); err == nil && !(fi.IsDir() && hdr.Typeflag == tar.TypeDir) {
+			if err := u.root.RemoveAll(name); err != nil {
+				return err
+			}
+			delete(u.made, name)
 		}
 	}
 	switch hdr.Typeflag {
@@ -132,18 +143,10 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 		if err := u.root.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
+		u.made[name] = true
 	case tar.TypeReg, tar.TypeRegA:
-		f, err := u.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(f, body)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
+		u.written[name] = true
+		return u.regular(name, hdr, body)
 	case tar.TypeSymlink:
 		// The target is stored as it is: a symlink may point anywhere, and
 		// it is following it out that os.Root refuses.
@@ -170,6 +173,46 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 	u.written[name] = true
 	return u.meta(name, hdr)
 }
+
+// regular writes a file's contents and sets its metadata through the open
+// descriptor: one path resolution per file, whatever it carries.
+func (u *unpacker) regular(name string, hdr *tar.Header, body io.Reader) (retErr error) {
+	f, err := u.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := f.Close(); retErr == nil {
+			retErr = err
+		}
+	}()
+	if _, err := io.CopyBuffer(f, onlyReader{body}, u.buf); err != nil {
+		return err
+	}
+	fd := int(f.Fd())
+	if u.euid == 0 {
+		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
+			return err
+		}
+	}
+	// After chown: changing the owner clears setuid and setgid.
+	if err := unix.Fchmod(fd, uint32(hdr.Mode&0o7777)); err != nil {
+		return err
+	}
+	for k, v := range hdr.PAXRecords {
+		if attr, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+			if err := unix.Fsetxattr(fd, attr, []byte(v), 0); err != nil {
+				return fmt.Errorf("setting xattr %s: %w", attr, err)
+			}
+		}
+	}
+	t := unix.NsecToTimeval(hdr.ModTime.UnixNano())
+	return unix.Futimes(fd, []unix.Timeval{t, t})
+}
+
+// onlyReader hides the tar reader's other methods so that io.CopyBuffer
+// uses the buffer it is given.
+type onlyReader struct{ io.Reader }
 
 // meta sets ownership, mode, extended attributes and times.
 func (u *unpacker) meta(name string, hdr *tar.Header) error {
