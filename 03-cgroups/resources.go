@@ -45,15 +45,15 @@ func ParseMemory(s string) (int64, error) {
 	orig := s
 	s = strings.ToLower(strings.TrimSpace(s))
 	mult := int64(1)
-	switch {
-	case strings.HasSuffix(s, "kb"), strings.HasSuffix(s, "k"):
-		mult = 1 << 10
-	case strings.HasSuffix(s, "mb"), strings.HasSuffix(s, "m"):
-		mult = 1 << 20
-	case strings.HasSuffix(s, "gb"), strings.HasSuffix(s, "g"):
-		mult = 1 << 30
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
 	}
-	s = strings.TrimRight(s, "kmgb")
 	n, err := strconv.ParseFloat(s, 64)
 	if err != nil || s == "" {
 		return 0, fmt.Errorf("cgroup: invalid size %q: want a number with an optional unit b, k, m or g (e.g. 512m)", orig)

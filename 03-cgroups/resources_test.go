@@ -28,6 +28,8 @@ func TestParseMemory(t *testing.T) {
 		{"lots", 0, "invalid size"},
 		{"m", 0, "invalid size"},
 		{"", 0, "invalid size"},
+		{"5gk", 0, "invalid size"},
+		{"100b", 100, ""},
 	}
 	for _, tt := range tests {
 		got, err := cgroup.ParseMemory(tt.in)
