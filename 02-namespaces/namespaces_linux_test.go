@@ -508,14 +508,16 @@ func TestJoinCancelledLeavesNothingBehind(t *testing.T) {
 		done <- namespaces.Join(ctx, namespaces.JoinSpec{Pid: ctr.Pid, Namespaces: all, Args: []string{"sleep", "60"}}, nil, nil, nil)
 	}()
 	// The joined sleep is PID 2 of the container: wait until it runs.
-	require.Eventually(t, func() bool {
-		out, _ := exec.Command("sh", "-c", fmt.Sprintf("cat /proc/%d/root/proc/[0-9]*/comm 2>/dev/null | grep -c sleep", ctr.Pid)).Output()
-		return strings.TrimSpace(string(out)) == "2"
-	}, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return sleepsIn(ctr.Pid) == "2" }, 10*time.Second, 20*time.Millisecond)
 	cancel()
 	<-done
-	assert.Eventually(t, func() bool {
-		out, _ := exec.Command("sh", "-c", fmt.Sprintf("cat /proc/%d/root/proc/[0-9]*/comm 2>/dev/null | grep -c sleep", ctr.Pid)).Output()
-		return strings.TrimSpace(string(out)) == "1"
-	}, 10*time.Second, 20*time.Millisecond, "the joined command dies with its joiner")
+	assert.Eventually(t, func() bool { return sleepsIn(ctr.Pid) == "1" }, 10*time.Second, 20*time.Millisecond,
+		"the joined command dies with its joiner")
+}
+
+// sleepsIn counts the sleep processes in the container whose init is pid,
+// through the container's own /proc.
+func sleepsIn(pid int) string {
+	out, _ := exec.Command("sh", "-c", fmt.Sprintf("cat /proc/%d/root/proc/[0-9]*/comm 2>/dev/null | grep -c sleep", pid)).Output()
+	return strings.TrimSpace(string(out))
 }
