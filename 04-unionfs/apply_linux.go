@@ -34,6 +34,11 @@ func unpackNew(r io.Reader, dir, base string, mode whiteoutMode) (retErr error) 
 	if _, err := os.Lstat(dir); err == nil {
 		return fmt.Errorf("unionfs: unpacking into %s: it already exists", dir)
 	}
+	// The store's directory may be new; the layer itself appears only once
+	// it is complete.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("unionfs: %w", err)
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".partial-")
 	if err != nil {
 		return fmt.Errorf("unionfs: %w", err)

@@ -167,6 +167,22 @@ func TestLayerRoundTrip(t *testing.T) {
 	})
 }
 
+func TestTarExportsTheMergedView(t *testing.T) {
+	forEach(t, func(t *testing.T, s unionfs.Snapshotter) {
+		_, rootfs := container(t, s, stack(t, s, imageLayers(t)...))
+		want := view(t, rootfs)
+		// docker export: the container as one flat layer, no whiteouts left.
+		var flat bytes.Buffer
+		require.NoError(t, unionfs.Tar(&flat, rootfs))
+		for name := range tarEntries(t, bytes.NewReader(flat.Bytes())) {
+			assert.False(t, strings.HasPrefix(filepath.Base(name), unionfs.WhiteoutPrefix), "a flat export holds no whiteouts: %s", name)
+		}
+		dir := filepath.Join(t.TempDir(), "flat")
+		require.NoError(t, s.Unpack(bytes.NewReader(flat.Bytes()), dir, nil))
+		assert.Equal(t, want, view(t, dir))
+	})
+}
+
 func TestOverlayWhiteoutRoundTrip(t *testing.T) {
 	testkit.RequireRoot(t)
 	modify := imageLayers(t)[1]

@@ -108,6 +108,27 @@ func isOpaque(path string) bool {
 	return err == nil && n == 1 && v[0] == 'y'
 }
 
+// Tar writes the whole tree under dir as one layer tarball, in name order:
+// a root filesystem made into a base layer, or a container's merged view
+// exported (docker export). Hard links inside dir stay hard links.
+func Tar(w io.Writer, dir string) error {
+	lw := newLayerWriter(w)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if rel == "." {
+			return nil
+		}
+		return lw.file(p, rel)
+	})
+	if err != nil {
+		return fmt.Errorf("unionfs: tar of %s: %w", dir, err)
+	}
+	return lw.close()
+}
+
 // diffUpper writes an overlay upper directory as a layer: overlayfs's
 // whiteouts and opaque directories become .wh. entries again.
 func diffUpper(w io.Writer, upper string) error {

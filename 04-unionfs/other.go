@@ -22,3 +22,6 @@ func MountAll([]Mount) error { return ErrNotSupported }
 
 // Unmount needs Linux.
 func Unmount(string) error { return ErrNotSupported }
+
+// Tar needs Linux.
+func Tar(io.Writer, string) error { return ErrNotSupported }

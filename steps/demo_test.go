@@ -111,7 +111,7 @@ func TestDemoRefusesUnknownChapters(t *testing.T) {
 	var out bytes.Buffer
 	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "x"), `"x" is not a chapter number`)
 	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "9"), "there is no chapter 9")
-	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "4"), "not written yet (issue 5)")
+	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "5"), "not written yet (issue 6)")
 }
 
 func TestDoctorPrintsEveryCheck(t *testing.T) {
@@ -134,7 +134,7 @@ func TestListShowsEveryChapter(t *testing.T) {
 		assert.Contains(t, out.String(), c.Doc)
 	}
 	assert.Contains(t, out.String(), "ready")
-	assert.Contains(t, out.String(), "planned (issue 5)")
+	assert.Contains(t, out.String(), "planned (issue 6)")
 }
 
 func TestDemo2RunsWithoutATerminal(t *testing.T) {
@@ -168,4 +168,22 @@ func TestDemo3RunsWithoutATerminal(t *testing.T) {
 	assert.Contains(t, s, "16 tasks in the group", "the bomb is held at the limit")
 	assert.Regexp(t, `0\.[4-6]\d CPU`, s, "half a CPU")
 	assert.Contains(t, s, "no such file or directory", "destroyed groups leave no directory")
+}
+
+func TestDemo4RunsWithoutATerminal(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	var out syncBuffer
+	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "4")
+	require.NoError(t, err, out.String())
+	s := out.String()
+	assert.Regexp(t, `overlay on / type overlay \(.*lowerdir=\S+/2-app:\S+/1-base,upperdir=`, s, "inside A, / is the overlay, top layer first")
+	assert.Contains(t, s, "container B $ cat /etc/motd\n      | welcome to berth\n    host", "B does not see A's change")
+	assert.Contains(t, s, "upper/etc/motd\n      | welcome to berth\n      | A was here\n", "A's change was copied up")
+	assert.Regexp(t, `c---------\s+0,\s+0 etc/os-release   <- whiteout`, s)
+	assert.Contains(t, s, "app   <- trusted.overlay.opaque=y")
+	assert.Contains(t, s, "etc/.wh.os-release   <- whiteout")
+	assert.Contains(t, s, "app/.wh..wh..opq   <- opaque")
+	assert.Regexp(t, `stored in containers/A/upper\s+\d+ KiB`, s, "a container stores kilobytes, not the image")
+	assert.NotContains(t, s, "[Enter]")
 }
