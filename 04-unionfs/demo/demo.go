@@ -266,7 +266,7 @@ func describeTree(dir string) (string, error) {
 		switch {
 		case st.Mode&unix.S_IFMT == unix.S_IFCHR:
 			// Go marks a character device "Dc"; ls shows "c".
-			line = fmt.Sprintf("%s %3d, %3d %s", strings.TrimPrefix(fi.Mode().String(), "D"), unix.Major(st.Rdev), unix.Minor(st.Rdev), rel)
+			line = fmt.Sprintf("%s %3d, %3d %s", strings.TrimPrefix(fi.Mode().String(), "D"), unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev)), rel)
 			if st.Rdev == 0 {
 				line += "   <- whiteout"
 			}
@@ -294,7 +294,7 @@ func diskUsage(dir string, seen map[[2]uint64]bool) (int64, error) {
 		if err := unix.Lstat(p, &st); err != nil {
 			return err
 		}
-		key := [2]uint64{st.Dev, st.Ino}
+		key := [2]uint64{uint64(st.Dev), uint64(st.Ino)}
 		if !seen[key] {
 			seen[key] = true
 			total += st.Blocks * 512

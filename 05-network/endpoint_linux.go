@@ -1,0 +1,408 @@
+package network
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+func (m *Manager) endpointFile(network, id string) string {
+	return filepath.Join(m.opts.StateDir, "endpoints", network, id+".json")
+}
+
+// endpoints lists the endpoints recorded on network.
+func (m *Manager) endpoints(network string) ([]Endpoint, error) {
+	files, err := filepath.Glob(filepath.Join(m.opts.StateDir, "endpoints", network, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []Endpoint
+	for _, f := range files {
+		var e Endpoint
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("network: %w", err)
+		}
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, fmt.Errorf("network: record %s is damaged: %w", f, err)
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].IP.Less(out[j].IP) })
+	return out, nil
+}
+
+// Endpoints lists the containers attached to network.
+func (m *Manager) Endpoints(network string) ([]Endpoint, error) {
+	var out []Endpoint
+	err := m.locked(func() (err error) {
+		if _, err = m.Get(network); err != nil {
+			return err
+		}
+		out, err = m.endpoints(network)
+		return err
+	})
+	return out, err
+}
+
+// Attach cables a container into a network: an address, a veth pair with
+// its host end on the bridge and the other end in the container's
+// namespace as eth0, a default route through the gateway, the published
+// ports' rules, and its hosts and resolv.conf files. On any failure,
+// nothing of it is left.
+func (m *Manager) Attach(network string, c EndpointConfig) (Endpoint, error) {
+	if network == DefaultNetwork {
+		if _, err := m.Default(); err != nil {
+			return Endpoint{}, err
+		}
+	}
+	var e Endpoint
+	err := m.locked(func() (err error) {
+		e, err = m.attach(network, c)
+		return err
+	})
+	return e, err
+}
+
+func (m *Manager) attach(network string, c EndpointConfig) (e Endpoint, retErr error) {
+	n, err := m.Get(network)
+	if err != nil {
+		return e, err
+	}
+	if !validName.MatchString(c.ID) {
+		return e, fmt.Errorf("network: container id %q: use letters, digits, '_', '.' and '-'", c.ID)
+	}
+	if c.NetNS == "" {
+		return e, errors.New("network: the container's network namespace is needed (its /proc/PID/ns/net)")
+	}
+	if _, err := os.Stat(m.endpointFile(network, c.ID)); err == nil {
+		return e, fmt.Errorf("network: container %s is already attached to %q", c.ID, network)
+	}
+	if c.IfName == "" {
+		c.IfName = "eth0"
+	}
+	e = Endpoint{Network: n.Name, ID: c.ID, Name: c.Name, Aliases: c.Aliases, Subnet: n.Subnet, Gateway: n.Gateway,
+		HostVeth: vethName(n.Name, c.ID), IfName: c.IfName, HostsPath: c.HostsPath, ResolvConfPath: c.ResolvConfPath}
+
+	var undo []func()
+	defer func() {
+		if retErr != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	if e.IP, err = m.ipam.Allocate(n.Name, n.Subnet, c.ID); err != nil {
+		return e, err
+	}
+	undo = append(undo, func() { m.ipam.Release(n.Name, c.ID) })
+
+	if err := m.cable(n, &e, c.NetNS); err != nil {
+		return e, err
+	}
+	undo = append(undo, func() { m.uncable(e) })
+
+	for _, p := range c.Ports {
+		if p.HostPort == 0 {
+			if p.HostPort, err = m.freePort(p); err != nil {
+				return e, err
+			}
+		}
+		e.Ports = append(e.Ports, p)
+	}
+	rules := m.portRules(n, e)
+	if err := m.ipt.apply("-A", rules); err != nil {
+		return e, fmt.Errorf("network: publishing %v: %w", e.Ports, err)
+	}
+	undo = append(undo, func() { m.ipt.remove(rules) })
+
+	b, err := json.MarshalIndent(e, "", "  ")
+	if err != nil {
+		return e, err
+	}
+	if err := os.MkdirAll(filepath.Dir(m.endpointFile(network, c.ID)), 0o755); err != nil {
+		return e, fmt.Errorf("network: %w", err)
+	}
+	if err := writeFileAtomic(m.endpointFile(network, c.ID), b); err != nil {
+		return e, err
+	}
+	undo = append(undo, func() { os.Remove(m.endpointFile(network, c.ID)) })
+	if err := m.writeResolvConf(e.ResolvConfPath); err != nil {
+		return e, err
+	}
+	return e, m.refreshHosts(n)
+}
+
+// cable makes the veth pair and configures the container's end.
+func (m *Manager) cable(n Network, e *Endpoint, nsPath string) (retErr error) {
+	host, err := m.handle("")
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	br, err := host.LinkByName(n.Bridge)
+	if err != nil {
+		return fmt.Errorf("network: bridge %s of network %q is missing (%w): remove the network and create it again", n.Bridge, n.Name, err)
+	}
+	ns, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		return fmt.Errorf("network: opening the container's network namespace %s: %w", nsPath, err)
+	}
+	defer ns.Close()
+	// The peer is born inside the container's namespace under its final
+	// name, so no temporary name can clash with the host's interfaces.
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: e.HostVeth, MasterIndex: br.Attrs().Index},
+		PeerName: e.IfName, PeerNamespace: netlink.NsFd(ns)}
+	if err := host.LinkAdd(veth); err != nil {
+		return fmt.Errorf("network: creating veth pair %s/%s: %w", e.HostVeth, e.IfName, err)
+	}
+	defer func() {
+		if retErr != nil {
+			host.LinkDel(veth)
+		}
+	}()
+	if err := host.LinkSetUp(veth); err != nil {
+		return fmt.Errorf("network: bringing %s up: %w", e.HostVeth, err)
+	}
+	inside, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("network: netlink in %s: %w", nsPath, err)
+	}
+	defer inside.Close()
+	eth, err := inside.LinkByName(e.IfName)
+	if err != nil {
+		return fmt.Errorf("network: %s inside the container: %w", e.IfName, err)
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: e.IP.AsSlice(), Mask: net.CIDRMask(n.Subnet.Bits(), 32)}}
+	if err := inside.AddrAdd(eth, addr); err != nil {
+		return fmt.Errorf("network: giving %s the address %s: %w", e.IfName, addr, err)
+	}
+	if err := inside.LinkSetUp(eth); err != nil {
+		return fmt.Errorf("network: bringing %s up: %w", e.IfName, err)
+	}
+	if err := loopbackUp(inside); err != nil {
+		return err
+	}
+	def := &netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.Gateway.AsSlice()}
+	if err := inside.RouteReplace(def); err != nil {
+		return fmt.Errorf("network: default route via %s: %w", n.Gateway, err)
+	}
+	return nil
+}
+
+func loopbackUp(h *netlink.Handle) error {
+	lo, err := h.LinkByName("lo")
+	if err == nil {
+		err = h.LinkSetUp(lo)
+	}
+	if err != nil {
+		return fmt.Errorf("network: bringing lo up: %w", err)
+	}
+	return nil
+}
+
+// Loopback brings lo up in the namespace at nsPath: --network none.
+func (m *Manager) Loopback(nsPath string) error {
+	h, err := m.handle(nsPath)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	return loopbackUp(h)
+}
+
+// uncable deletes the host end of the veth pair; the kernel deletes the
+// other end with it. A pair already gone (its namespace died) is fine.
+func (m *Manager) uncable(e Endpoint) error {
+	host, err := m.handle("")
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	l, err := host.LinkByName(e.HostVeth)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	// ENODEV: the container's namespace died meanwhile, taking the pair.
+	if err := host.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("network: deleting %s: %w", e.HostVeth, err)
+	}
+	return nil
+}
+
+func (m *Manager) portRules(n Network, e Endpoint) []Rule {
+	var rules []Rule
+	for _, p := range e.Ports {
+		rules = append(rules, PortRules(n, e.IP, p)...)
+	}
+	return rules
+}
+
+// freePort asks the host's kernel for a free port of p's protocol.
+func (m *Manager) freePort(p PortMapping) (uint16, error) {
+	var port uint16
+	err := InNamespace(m.opts.HostNS, func() error {
+		ip := "0.0.0.0"
+		if p.HostIP.IsValid() {
+			ip = p.HostIP.String()
+		}
+		if p.Proto == "udp" {
+			c, err := net.ListenPacket("udp4", ip+":0")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			port = uint16(c.LocalAddr().(*net.UDPAddr).Port)
+			return nil
+		}
+		l, err := net.Listen("tcp4", ip+":0")
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		port = uint16(l.Addr().(*net.TCPAddr).Port)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("network: finding a free host port for %v: %w", p, err)
+	}
+	return port, nil
+}
+
+// Detach undoes Attach: the published ports' rules, the veth pair, the
+// address and the record. Detaching what is not attached is not an error.
+func (m *Manager) Detach(network, id string) error {
+	return m.locked(func() error {
+		n, err := m.Get(network)
+		if err != nil {
+			return err
+		}
+		return m.detach(n, id)
+	})
+}
+
+func (m *Manager) detach(n Network, id string) error {
+	var e Endpoint
+	b, err := os.ReadFile(m.endpointFile(n.Name, id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return m.ipam.Release(n.Name, id) // perhaps a crash between the two
+	}
+	if err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		return fmt.Errorf("network: record %s is damaged: %w", m.endpointFile(n.Name, id), err)
+	}
+	errs := []error{m.ipt.remove(m.portRules(n, e)), m.uncable(e), m.ipam.Release(n.Name, id)}
+	if err := errors.Join(errs...); err != nil {
+		return err // the record stays, so Detach can be tried again
+	}
+	if err := os.Remove(m.endpointFile(n.Name, id)); err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	return m.refreshHosts(n)
+}
+
+// Prune detaches, on every network, the containers alive rejects (those
+// whose processes are gone after a crash) and returns any address left
+// allocated to no endpoint.
+func (m *Manager) Prune(alive func(id string) bool) error {
+	return m.locked(func() error {
+		nets, err := m.List()
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, n := range nets {
+			eps, err := m.endpoints(n.Name)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			attached := map[string]bool{}
+			for _, e := range eps {
+				if alive(e.ID) {
+					attached[e.ID] = true
+				} else {
+					errs = append(errs, m.detach(n, e.ID))
+				}
+			}
+			_, err = m.ipam.Reclaim(n.Name, func(owner string) bool { return attached[owner] })
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// writeResolvConf writes the container's resolv.conf from the host's.
+func (m *Manager) writeResolvConf(path string) error {
+	if path == "" {
+		return nil
+	}
+	host, err := os.ReadFile(m.opts.HostResolvConf)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("network: %w", err)
+	}
+	return writeInPlace(path, ResolvConf(host))
+}
+
+// refreshHosts rewrites the hosts file of every endpoint on n: on a
+// user-defined network, each lists its peers.
+func (m *Manager) refreshHosts(n Network) error {
+	eps, err := m.endpoints(n.Name)
+	if err != nil {
+		return err
+	}
+	for _, e := range eps {
+		if e.HostsPath == "" {
+			continue
+		}
+		var peers []HostEntry
+		if !n.IsDefault() {
+			for _, p := range eps {
+				if p.ID != e.ID {
+					peers = append(peers, HostEntry{IP: p.IP, Names: p.names()})
+				}
+			}
+		}
+		if err := writeInPlace(e.HostsPath, HostsFile(HostEntry{IP: e.IP, Names: e.names()}, peers)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeInPlace rewrites a file without replacing it: a container that has
+// it bind-mounted keeps seeing the same inode, now with new contents.
+func writeInPlace(path string, data []byte) error {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("network: writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// Addr is a convenience for tests and demos: the prefix form of an
+// endpoint's address.
+func (e Endpoint) Addr() netip.Prefix { return netip.PrefixFrom(e.IP, e.Subnet.Bits()) }
+
+// Allocations lists network's allocated addresses and their owners.
+func (m *Manager) Allocations(network string) (map[netip.Addr]string, error) {
+	if _, err := m.Get(network); err != nil {
+		return nil, err
+	}
+	return m.ipam.Allocations(network)
+}
