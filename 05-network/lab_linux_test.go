@@ -26,10 +26,10 @@ import (
 	"berth/steps/testkit"
 )
 
-// lab is a small world made for one test, out of the machine's way: a
-// network namespace playing the host, and one playing the outside world,
-// joined by a veth pair, uplink (192.0.2.1) on the host and wan
-// (192.0.2.2) outside. 192.0.2.0/24 is TEST-NET-1, never routed for real.
+// lab is a small world made for one test, out of the machine's way: the
+// test kit's NetLab (a namespace playing the host, uplink 192.0.2.1, and
+// one playing the outside world, wan 192.0.2.2) and a Manager acting in
+// its host.
 type lab struct {
 	t             *testing.T
 	host, outside string
@@ -42,34 +42,11 @@ const hostAddr, outsideAddr = "192.0.2.1", "192.0.2.2"
 func newLab(t *testing.T) *lab {
 	testkit.RequireRoot(t)
 	testkit.CheckResidue(t)
-	l := &lab{t: t, host: testkit.NetNS(t), outside: testkit.NetNS(t)}
-	hns, err := netns.GetFromPath(l.host)
-	require.NoError(t, err)
-	defer hns.Close()
-	ons, err := netns.GetFromPath(l.outside)
-	require.NoError(t, err)
-	defer ons.Close()
-	hh, err := netlink.NewHandleAt(hns)
-	require.NoError(t, err)
-	defer hh.Close()
-	oh, err := netlink.NewHandleAt(ons)
-	require.NoError(t, err)
-	defer oh.Close()
-	// Both ends go when their namespaces do; nothing to undo by hand.
-	require.NoError(t, hh.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "uplink"}, PeerName: "wan", PeerNamespace: netlink.NsFd(ons)}))
-	for _, end := range []struct {
-		h          *netlink.Handle
-		name, addr string
-	}{{hh, "uplink", hostAddr}, {oh, "wan", outsideAddr}} {
-		link, err := end.h.LinkByName(end.name)
-		require.NoError(t, err)
-		a, err := netlink.ParseAddr(end.addr + "/24")
-		require.NoError(t, err)
-		require.NoError(t, end.h.AddrAdd(link, a))
-		require.NoError(t, end.h.LinkSetUp(link))
-	}
+	nl := testkit.Lab(t)
+	l := &lab{t: t, host: nl.Host, outside: nl.Outside}
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
 	require.NoError(t, os.WriteFile(resolv, []byte("nameserver 127.0.0.53\nsearch example.test\n"), 0o644))
+	var err error
 	l.m, err = network.Open(network.Options{StateDir: t.TempDir(), HostNS: l.host, HostResolvConf: resolv})
 	require.NoError(t, err)
 	return l

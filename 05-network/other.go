@@ -31,3 +31,16 @@ func InNamespace(path string, fn func() error) error {
 	}
 	return ErrNotSupported
 }
+
+// The Manager's methods need Linux.
+func (*Manager) Create(Config) (Network, error)                    { return Network{}, ErrNotSupported }
+func (*Manager) Default() (Network, error)                         { return Network{}, ErrNotSupported }
+func (*Manager) Get(string) (Network, error)                       { return Network{}, ErrNotSupported }
+func (*Manager) List() ([]Network, error)                          { return nil, ErrNotSupported }
+func (*Manager) Remove(string) error                               { return ErrNotSupported }
+func (*Manager) Attach(string, EndpointConfig) (Endpoint, error)   { return Endpoint{}, ErrNotSupported }
+func (*Manager) Detach(string, string) error                       { return ErrNotSupported }
+func (*Manager) Endpoints(string) ([]Endpoint, error)              { return nil, ErrNotSupported }
+func (*Manager) Loopback(string) error                             { return ErrNotSupported }
+func (*Manager) Prune(func(string) bool) error                     { return ErrNotSupported }
+func (*Manager) Allocations(string) (map[netip.Addr]string, error) { return nil, ErrNotSupported }

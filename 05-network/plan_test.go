@@ -138,8 +138,8 @@ func TestRulesLiveInBerthChains(t *testing.T) {
 		all = append(all, r.String())
 	}
 	text := strings.Join(all, "\n")
-	assert.Contains(t, text, "iptables -t nat -A BERTH-POSTROUTING -s 10.89.0.0/24 ! -o br-red -j MASQUERADE")
-	assert.Contains(t, text, "iptables -t nat -A BERTH -p tcp -d 127.0.0.1/32 -m tcp --dport 8080 -j DNAT --to-destination 10.89.0.2:80")
-	assert.Contains(t, text, "-A BERTH-ISOLATION-2 -o br-red -j DROP")
+	assert.Contains(t, text, "iptables -t nat -A BERTH-POSTROUTING -s 10.89.0.0/24 ! -o br-red -m comment --comment berth:red -j MASQUERADE")
+	assert.Contains(t, text, "iptables -t nat -A BERTH -p tcp -d 127.0.0.1/32 -m tcp --dport 8080 -m comment --comment berth:red -j DNAT --to-destination 10.89.0.2:80")
+	assert.Contains(t, text, "-A BERTH-ISOLATION-2 -o br-red -m comment --comment berth:red -j DROP")
 	assert.Contains(t, text, "--comment berth:red")
 }

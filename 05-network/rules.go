@@ -60,7 +60,17 @@ var baseChains = []chain{
 // anything is accepted.
 var baseRules = []Rule{{"filter", ChainForward, []string{"-j", ChainIsolation1}}}
 
-func comment(n Network) []string { return []string{"-m", "comment", "--comment", "berth:" + n.Name} }
+// tagged puts a comment naming the network before the rule's target, so
+// that iptables -S says whose rule it is.
+func tagged(n Network, args ...string) []string {
+	c := []string{"-m", "comment", "--comment", "berth:" + n.Name}
+	for i, a := range args {
+		if a == "-j" {
+			return append(append(append([]string{}, args[:i]...), c...), args[i:]...)
+		}
+	}
+	return append(args, c...)
+}
 
 // NetworkRules are the rules a network adds:
 //   - masquerade what leaves the subnet for anywhere but the bridge, so
@@ -71,21 +81,19 @@ func comment(n Network) []string { return []string{"-m", "comment", "--comment",
 //   - isolation: nothing from this bridge to another berth bridge;
 //   - forward: replies back in, and anything out.
 func NetworkRules(n Network) []Rule {
-	c := comment(n)
 	return []Rule{
-		{"nat", ChainPost, append([]string{"-s", n.Subnet.String(), "!", "-o", n.Bridge, "-j", "MASQUERADE"}, c...)},
-		{"nat", ChainPost, append([]string{"-s", "127.0.0.0/8", "-o", n.Bridge, "-j", "MASQUERADE"}, c...)},
-		{"filter", ChainIsolation1, append([]string{"-i", n.Bridge, "!", "-o", n.Bridge, "-j", ChainIsolation2}, c...)},
-		{"filter", ChainIsolation2, append([]string{"-o", n.Bridge, "-j", "DROP"}, c...)},
-		{"filter", ChainForward, append([]string{"-o", n.Bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}, c...)},
-		{"filter", ChainForward, append([]string{"-i", n.Bridge, "-j", "ACCEPT"}, c...)},
+		{"nat", ChainPost, tagged(n, "-s", n.Subnet.String(), "!", "-o", n.Bridge, "-j", "MASQUERADE")},
+		{"nat", ChainPost, tagged(n, "-s", "127.0.0.0/8", "-o", n.Bridge, "-j", "MASQUERADE")},
+		{"filter", ChainIsolation1, tagged(n, "-i", n.Bridge, "!", "-o", n.Bridge, "-j", ChainIsolation2)},
+		{"filter", ChainIsolation2, tagged(n, "-o", n.Bridge, "-j", "DROP")},
+		{"filter", ChainForward, tagged(n, "-o", n.Bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")},
+		{"filter", ChainForward, tagged(n, "-i", n.Bridge, "-j", "ACCEPT")},
 	}
 }
 
 // PortRules publish p of the container at ip: DNAT the host port to the
 // container's, and let the translated packets through to the bridge.
 func PortRules(n Network, ip netip.Addr, p PortMapping) []Rule {
-	c := comment(n)
 	dnat := []string{"-p", p.Proto}
 	if p.HostIP.IsValid() {
 		dnat = append(dnat, "-d", p.HostIP.String()+"/32")
@@ -93,9 +101,9 @@ func PortRules(n Network, ip netip.Addr, p PortMapping) []Rule {
 	dnat = append(dnat, "-m", p.Proto, "--dport", fmt.Sprint(p.HostPort),
 		"-j", "DNAT", "--to-destination", fmt.Sprintf("%s:%d", ip, p.ContainerPort))
 	return []Rule{
-		{"nat", ChainDNAT, append(dnat, c...)},
-		{"filter", ChainForward, append([]string{"-d", ip.String() + "/32", "!", "-i", n.Bridge, "-o", n.Bridge,
-			"-p", p.Proto, "-m", p.Proto, "--dport", fmt.Sprint(p.ContainerPort), "-j", "ACCEPT"}, c...)},
+		{"nat", ChainDNAT, tagged(n, dnat...)},
+		{"filter", ChainForward, tagged(n, "-d", ip.String()+"/32", "!", "-i", n.Bridge, "-o", n.Bridge,
+			"-p", p.Proto, "-m", p.Proto, "--dport", fmt.Sprint(p.ContainerPort), "-j", "ACCEPT")},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	demo02 "berth/02-namespaces/demo"
 	demo03 "berth/03-cgroups/demo"
 	demo04 "berth/04-unionfs/demo"
+	demo05 "berth/05-network/demo"
 	"berth/steps/host"
 	"berth/steps/testkit"
 	"berth/steps/testkit/narrate"
@@ -38,8 +39,8 @@ var chapters = []chapter{
 		Doc: "docs/03-cgroups.md", Needs: []string{"root", "busybox", "cgroups"}, Demo: demo03.Run},
 	{N: 4, Slug: "04-unionfs", Title: demo04.Title, Mechanism: "overlayfs, whiteouts, layer tarballs",
 		Doc: "docs/04-unionfs.md", Needs: []string{"root", "busybox", "overlayfs"}, Demo: demo04.Run},
-	{N: 5, Slug: "05-network", Title: "Container networking", Mechanism: "veth, bridge, IPAM, NAT, published ports",
-		Doc: "docs/05-network.md", Needs: []string{"root", "busybox", "veth+bridge", "iptables/nft"}, Issue: 6},
+	{N: 5, Slug: "05-network", Title: demo05.Title, Mechanism: "veth, bridge, IPAM, NAT, published ports",
+		Doc: "docs/05-network.md", Needs: []string{"root", "busybox", "veth+bridge", "iptables/nft"}, Demo: demo05.Run},
 	{N: 6, Slug: "06-images", Title: "Images and registries", Mechanism: "OCI layout, distribution API, docker save",
 		Doc: "docs/06-images.md", Needs: []string{"root", "busybox", "overlayfs"}, Issue: 7},
 }

@@ -111,7 +111,7 @@ func TestDemoRefusesUnknownChapters(t *testing.T) {
 	var out bytes.Buffer
 	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "x"), `"x" is not a chapter number`)
 	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "9"), "there is no chapter 9")
-	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "5"), "not written yet (issue 6)")
+	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "6"), "not written yet (issue 7)")
 }
 
 func TestDoctorPrintsEveryCheck(t *testing.T) {
@@ -134,7 +134,7 @@ func TestListShowsEveryChapter(t *testing.T) {
 		assert.Contains(t, out.String(), c.Doc)
 	}
 	assert.Contains(t, out.String(), "ready")
-	assert.Contains(t, out.String(), "planned (issue 6)")
+	assert.Contains(t, out.String(), "planned (issue 7)")
 }
 
 func TestDemo2RunsWithoutATerminal(t *testing.T) {
@@ -186,4 +186,20 @@ func TestDemo4RunsWithoutATerminal(t *testing.T) {
 	assert.Contains(t, s, "app/.wh..wh..opq   <- opaque")
 	assert.Regexp(t, `stored in containers/A/upper\s+\d+ KiB`, s, "a container stores kilobytes, not the image")
 	assert.NotContains(t, s, "[Enter]")
+}
+
+func TestDemo5RunsWithoutATerminal(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	var out syncBuffer
+	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "5")
+	require.NoError(t, err, out.String())
+	s := out.String()
+	assert.Contains(t, s, "routes: 0", "none: no route at all")
+	assert.Contains(t, s, "2 packets transmitted, 2 packets received", "ping by name between two containers")
+	assert.Contains(t, s, "outside: you are 192.0.2.1:", "the outside sees the host's address")
+	assert.Equal(t, 2, strings.Count(s, "      | hello from web"), "through the published port, from outside and from 127.0.0.1")
+	assert.Contains(t, s, "-j DNAT --to-destination 10.89.0.2:80")
+	assert.Contains(t, s, "BERTH rules left: 0")
+	assert.NotContains(t, s, "cleanup failed")
 }
