@@ -75,8 +75,10 @@ type unpacker struct {
 }
 
 // apply unpacks the tarball r into dir. Every path is resolved inside dir
-// through os.Root (openat2 with RESOLVE_BENEATH underneath), so no entry,
-// symlink or hard link can reach outside it, whatever the archive holds.
+// through os.Root, which walks it one component at a time and refuses any
+// step out of dir (a "..", an absolute symlink, a symlink climbing out), so
+// no entry, symlink or hard link can reach outside it, whatever the
+// archive holds.
 func apply(r io.Reader, dir string, mode whiteoutMode) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -161,10 +163,10 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 	case tar.TypeLink:
 		old, err := cleanName(hdr.Linkname)
 		if err != nil {
-			return fmt.Errorf("hard link: %w", err)
+			return fmt.Errorf("hard link to %q: %w", hdr.Linkname, err)
 		}
 		if err := u.root.Link(old, name); err != nil {
-			return err
+			return fmt.Errorf("hard link to %q: %w", hdr.Linkname, err)
 		}
 		u.written[name] = true
 		return nil // a hard link shares its target's metadata
@@ -191,7 +193,7 @@ func (u *unpacker) regular(name string, hdr *tar.Header, body io.Reader) (retErr
 			retErr = err
 		}
 	}()
-	if _, err := io.CopyBuffer(f, onlyReader{body}, u.buf); err != nil {
+	if _, err := io.CopyBuffer(onlyWriter{f}, onlyReader{body}, u.buf); err != nil {
 		return err
 	}
 	fd := int(f.Fd())
@@ -205,7 +207,7 @@ func (u *unpacker) regular(name string, hdr *tar.Header, body io.Reader) (retErr
 		return err
 	}
 	for k, v := range hdr.PAXRecords {
-		if attr, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+		if attr, ok := layerXattr(k); ok {
 			if err := unix.Fsetxattr(fd, attr, []byte(v), 0); err != nil {
 				return fmt.Errorf("setting xattr %s: %w", attr, err)
 			}
@@ -215,9 +217,23 @@ func (u *unpacker) regular(name string, hdr *tar.Header, body io.Reader) (retErr
 	return unix.Futimes(fd, []unix.Timeval{t, t})
 }
 
-// onlyReader hides the tar reader's other methods so that io.CopyBuffer
-// uses the buffer it is given.
+// onlyReader and onlyWriter hide the other methods of the tar reader and
+// the file (*os.File's ReadFrom would copy 32 KiB at a time) so that
+// io.CopyBuffer uses the 1 MiB buffer it is given: fewer, larger writes.
 type onlyReader struct{ io.Reader }
+type onlyWriter struct{ io.Writer }
+
+// layerXattr says which extended attribute a tar record sets, if any.
+// overlayfs's own trusted.overlay.* attributes are never taken from an
+// archive: a layer says "opaque" with .wh..wh..opq, and an attribute such
+// as trusted.overlay.redirect would let a layer steer overlayfs's lookups.
+func layerXattr(record string) (string, bool) {
+	attr, ok := strings.CutPrefix(record, "SCHILY.xattr.")
+	if !ok || strings.HasPrefix(attr, "trusted.overlay.") {
+		return "", false
+	}
+	return attr, true
+}
 
 // meta sets ownership, mode, extended attributes and times.
 func (u *unpacker) meta(name string, hdr *tar.Header) error {
@@ -273,7 +289,7 @@ func (u *unpacker) mknod(name string, hdr *tar.Header) error {
 func (u *unpacker) xattrs(name string, hdr *tar.Header) error {
 	var f *os.File
 	for k, v := range hdr.PAXRecords {
-		attr, ok := strings.CutPrefix(k, "SCHILY.xattr.")
+		attr, ok := layerXattr(k)
 		if !ok {
 			continue
 		}
@@ -304,9 +320,17 @@ func (u *unpacker) times(name string, mtime time.Time, isDir bool) error {
 	return unix.UtimesNanoAt(int(d.Fd()), base, ts, unix.AT_SYMLINK_NOFOLLOW)
 }
 
-// whiteout records or applies the deletion of dir/name.
+// whiteout records or applies the deletion of dir/name. A whiteout hides
+// only what the layers below hold: an entry of the same archive stays (the
+// OCI layer format says so), whichever comes first.
 func (u *unpacker) whiteout(dir, name string) error {
 	target := path.Join(dir, name)
+	if u.written[target] {
+		return nil
+	}
+	// Recorded as this archive's, so that an entry of the same name later
+	// in the archive replaces the whiteout instead of failing on it.
+	u.written[target] = true
 	if u.mode == byDeletion {
 		return u.root.RemoveAll(target)
 	}

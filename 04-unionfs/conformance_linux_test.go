@@ -167,6 +167,33 @@ func TestLayerRoundTrip(t *testing.T) {
 	})
 }
 
+func TestAWhiteoutHidesOnlyLowerLayers(t *testing.T) {
+	forEach(t, func(t *testing.T, s unionfs.Snapshotter) {
+		base := layer(t, file("old", "lower", 0o644), file("kept-first", "lower", 0o644), file("kept-after", "lower", 0o644))
+		// The OCI layer format: a whiteout applies to the layers below, never
+		// to an entry of its own archive, whichever comes first.
+		top := layer(t,
+			whiteout(".wh.old"),
+			file("kept-first", "mine", 0o644), whiteout(".wh.kept-first"),
+			whiteout(".wh.kept-after"), file("kept-after", "mine", 0o644),
+			entry{name: "dir/", typ: '5', mode: 0o755, xattrs: map[string]string{unionfs.OpaqueXattr: "y"}},
+			file("dir/f", "f", 0o644),
+		)
+		layers := stack(t, s, base, top)
+		_, rootfs := container(t, s, layers)
+		v := view(t, rootfs)
+		assert.NotContains(t, v, "old", "a lower file is hidden")
+		for _, name := range []string{"kept-first", "kept-after"} {
+			b, err := os.ReadFile(filepath.Join(rootfs, name))
+			require.NoError(t, err, name)
+			assert.Equal(t, "mine", string(b), name)
+		}
+		// (Looked for in the layer: overlayfs hides its own attributes from
+		// the merged view.)
+		assert.Empty(t, xattr(filepath.Join(layers[1], "dir"), unionfs.OpaqueXattr), "overlayfs's own attributes are never taken from an archive")
+	})
+}
+
 func TestTarExportsTheMergedView(t *testing.T) {
 	forEach(t, func(t *testing.T, s unionfs.Snapshotter) {
 		_, rootfs := container(t, s, stack(t, s, imageLayers(t)...))

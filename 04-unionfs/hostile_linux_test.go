@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +15,15 @@ import (
 )
 
 func TestHostileArchives(t *testing.T) {
+	// BERTH_HOSTILE_DIR=dir keeps a copy of every archive there, to be
+	// read with tar -tvf (see testdata/README.md).
+	if dir := os.Getenv("BERTH_HOSTILE_DIR"); dir != "" {
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		for _, c := range hostile.Cases() {
+			name := strings.ReplaceAll(c.Name, " ", "-") + ".tar"
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), c.Archive, 0o644))
+		}
+	}
 	forEach(t, func(t *testing.T, s unionfs.Snapshotter) {
 		for _, c := range hostile.Cases() {
 			t.Run(c.Name, func(t *testing.T) {

@@ -113,11 +113,11 @@ func (copier) Mounts(layers []string, cdir, target string) ([]Mount, error) {
 func cleanName(name string) (string, error) {
 	p := path.Clean("/" + name)[1:]
 	if strings.Contains(name, "\x00") {
-		return "", fmt.Errorf("unionfs: entry %q: NUL in name", name)
+		return "", errors.New("a NUL byte in the name")
 	}
 	for _, part := range strings.Split(name, "/") {
 		if part == ".." {
-			return "", fmt.Errorf("unionfs: entry %q climbs out of the layer with ..", name)
+			return "", errors.New("the name climbs out of the layer with ..")
 		}
 	}
 	if p == "" {

@@ -104,12 +104,16 @@ func mountOverlay(m Mount) error {
 		return fmt.Errorf("fsopen: %w", err)
 	}
 	defer unix.Close(fd)
+	// mount(2)'s source argument, so that mountinfo names it as before.
+	if err := unix.FsconfigSetString(fd, "source", m.Source); err != nil {
+		return fmt.Errorf("fsconfig source: %w", err)
+	}
 	for _, o := range m.Options {
 		key, value, _ := strings.Cut(o, "=")
 		if key == "lowerdir" {
 			for _, l := range strings.Split(value, ":") {
 				if err := unix.FsconfigSetString(fd, "lowerdir+", l); err != nil {
-					return fmt.Errorf("%d bytes of options exceed a page, and this kernel cannot add layers one by one (lowerdir+ needs Linux 6.8): %w", len(opts), err)
+					return fmt.Errorf("%d bytes of options exceed a page, so layers are added one by one with lowerdir+, which failed for %s (it needs Linux 6.8, and takes paths under 256 bytes): %w", len(opts), l, err)
 				}
 			}
 			continue

@@ -151,10 +151,12 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 		}
 		n.Evidence("host", "ls -lR "+unionfs.Upper(cdirs[c]), listing)
 	}
-	if _, err := os.Stat(filepath.Join(layers[0], "etc/os-release")); err != nil {
-		return fmt.Errorf("the base layer lost a file it must keep: %w", err)
+	for _, p := range []string{filepath.Join(layers[0], "etc/os-release"), filepath.Join(layers[1], "app/greeting")} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("an image layer lost a file it must keep: %w", err)
+		}
 	}
-	n.Say("the base layer still holds etc/os-release and app/greeting: nothing below upper was touched")
+	n.Say("the base layer still holds etc/os-release, the app layer app/greeting: nothing below upper was touched")
 
 	if err := n.Beat(ctx, "Disk: the layers are stored once",
 		"Each container sees a whole root filesystem, but stores only what it changed."); err != nil {
