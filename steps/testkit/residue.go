@@ -61,7 +61,7 @@ func takeSnapshot(ownOnly bool) (Snapshot, error) {
 // it was.
 func (s Snapshot) Diff(after Snapshot) []string {
 	var out []string
-	cmp := func(kind string, before, now []string) {
+	cmp := func(kind string, before, now []string, goneCounts bool) {
 		b, a := set(before), set(now)
 		for _, x := range now {
 			if !b[x] {
@@ -69,16 +69,18 @@ func (s Snapshot) Diff(after Snapshot) []string {
 			}
 		}
 		for _, x := range before {
-			if !a[x] {
+			if !a[x] && goneCounts {
 				out = append(out, fmt.Sprintf("gone %s: %s", kind, x))
 			}
 		}
 	}
-	cmp("mount", s.Mounts, after.Mounts)
-	cmp("link", s.Links, after.Links)
-	cmp("netns", s.Netns, after.Netns)
-	cmp("cgroup", s.Cgroups, after.Cgroups)
-	cmp("rule", s.Rules, after.Rules)
+	cmp("mount", s.Mounts, after.Mounts, true)
+	cmp("link", s.Links, after.Links, true)
+	cmp("netns", s.Netns, after.Netns, true)
+	// Service managers (systemd, a sandbox's supervisor) remove their own
+	// groups all the time: a cgroup that vanished is theirs, not residue.
+	cmp("cgroup", s.Cgroups, after.Cgroups, false)
+	cmp("rule", s.Rules, after.Rules, true)
 	// A process that was running before and has ended is not residue.
 	b := set(s.Procs)
 	for _, p := range after.Procs {
