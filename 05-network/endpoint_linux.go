@@ -360,30 +360,61 @@ func (m *Manager) writeResolvConf(path string) error {
 	return writeInPlace(path, ResolvConf(host))
 }
 
-// refreshHosts rewrites the hosts file of every endpoint on n: on a
-// user-defined network, each lists its peers.
+// refreshHosts rewrites the hosts file of every endpoint on n. A
+// container's file lists its peers on every user-defined network it is
+// on, and its own address on the first of them by name, so that whichever
+// network changes, the file comes out the same.
 func (m *Manager) refreshHosts(n Network) error {
 	eps, err := m.endpoints(n.Name)
 	if err != nil {
 		return err
 	}
+	if len(eps) == 0 {
+		return nil
+	}
+	nets, err := m.List()
+	if err != nil {
+		return err
+	}
+	byNet := map[string][]Endpoint{}
+	for _, other := range nets {
+		if byNet[other.Name], err = m.endpoints(other.Name); err != nil {
+			return err
+		}
+	}
 	for _, e := range eps {
 		if e.HostsPath == "" {
 			continue
 		}
+		self := HostEntry{}
 		var peers []HostEntry
-		if !n.IsDefault() {
-			for _, p := range eps {
-				if p.ID != e.ID {
+		for _, other := range nets { // by name
+			for _, p := range byNet[other.Name] {
+				if p.ID == e.ID {
+					if !self.IP.IsValid() {
+						self = HostEntry{IP: p.IP, Names: p.names()}
+					}
+					continue
+				}
+				if !other.IsDefault() && attachedTo(byNet[other.Name], e.ID) {
 					peers = append(peers, HostEntry{IP: p.IP, Names: p.names()})
 				}
 			}
 		}
-		if err := writeInPlace(e.HostsPath, HostsFile(HostEntry{IP: e.IP, Names: e.names()}, peers)); err != nil {
+		if err := writeInPlace(e.HostsPath, HostsFile(self, peers)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func attachedTo(eps []Endpoint, id string) bool {
+	for _, e := range eps {
+		if e.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // writeInPlace rewrites a file without replacing it: a container that has

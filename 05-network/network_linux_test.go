@@ -244,3 +244,28 @@ func TestPruneRecoversFromACrash(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, held, b.ep.IP, "and its address is free again")
 }
+
+func TestAContainerOnTwoNetworksKnowsPeersOnBoth(t *testing.T) {
+	l := newLab(t)
+	l.createNetwork("red", "")
+	l.createNetwork("blue", "")
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	require.NoError(t, os.WriteFile(hosts, nil, 0o644))
+	attach := func(net, id, ifname, ns, hostsPath string) network.Endpoint {
+		e, err := l.m.Attach(net, network.EndpointConfig{ID: id, Name: id, NetNS: ns, IfName: ifname, HostsPath: hostsPath})
+		require.NoError(t, err)
+		t.Cleanup(func() { assert.NoError(t, l.m.Detach(net, id)) })
+		return e
+	}
+	multi := testkit.NetNS(t)
+	onBlue := attach("blue", "multi", "eth0", multi, hosts)
+	attach("red", "multi", "eth1", multi, hosts)
+	r := attach("red", "r1", "", testkit.NetNS(t), "")
+	b := attach("blue", "b1", "", testkit.NetNS(t), "")
+
+	got, err := os.ReadFile(hosts)
+	require.NoError(t, err)
+	assert.Contains(t, string(got), onBlue.IP.String()+"\tmulti\n", "its own address on the first network by name")
+	assert.Contains(t, string(got), r.IP.String()+"\tr1\n")
+	assert.Contains(t, string(got), b.IP.String()+"\tb1\n", "a change on red kept blue's peers")
+}
