@@ -2,7 +2,6 @@ package network_test
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,31 +69,14 @@ type box struct {
 	*namespaces.Container
 	ep     network.Endpoint
 	rootfs string
-	out    *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out    *testkit.SyncBuffer
 }
 
 // start runs a container on network net ("" for none), cabled before its
 // command runs, killed and detached when the test ends.
 func (l *lab) start(net, name string, ports []network.PortMapping, args ...string) *box {
 	t := l.t
-	b := &box{rootfs: testkit.Rootfs(t), out: &syncBuffer{}}
+	b := &box{rootfs: testkit.Rootfs(t), out: &testkit.SyncBuffer{}}
 	require.NoError(t, os.MkdirAll(filepath.Join(b.rootfs, "www"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(b.rootfs, "www/index.html"), []byte("hello from "+name+"\n"), 0o644))
 	if l.probe == "" {

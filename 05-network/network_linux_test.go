@@ -154,7 +154,7 @@ func TestNoneAndHostModes(t *testing.T) {
 	// host: no network namespace; the container sees the host's interfaces.
 	// It is started from a thread in the lab's host namespace, which it
 	// inherits.
-	var b syncBuffer
+	var b testkit.SyncBuffer
 	err = network.InNamespace(l.host, func() error {
 		return namespaces.Run(t.Context(), namespaces.Spec{Rootfs: testkit.Rootfs(t), Args: []string{"/bin/sh", "-c", "ip -o -4 addr show uplink"},
 			Namespaces: []namespaces.Namespace{namespaces.Mount, namespaces.PID}}, nil, &b, &b)

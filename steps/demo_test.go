@@ -7,7 +7,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,24 +15,6 @@ import (
 
 	"berth/steps/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while the demo writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var demoDir = regexp.MustCompile(`rootfs: (/\S+)/rootfs`)
 
@@ -49,7 +30,7 @@ func runSteps(ctx context.Context, in io.Reader, out io.Writer, args ...string) 
 func TestDemo1RunsWithoutATerminal(t *testing.T) {
 	testkit.RequireRoot(t)
 	testkit.CheckResidue(t)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "1")
 	require.NoError(t, err, out.String())
 
@@ -70,7 +51,7 @@ func TestDemo1InterruptedCleansUp(t *testing.T) {
 	testkit.CheckResidue(t)
 	stdin, typing := io.Pipe()
 	defer typing.Close()
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -96,7 +77,7 @@ func TestDemo1InterruptedCleansUp(t *testing.T) {
 	assert.NoDirExists(t, m[1])
 }
 
-func waitFor(t *testing.T, out *syncBuffer, s string, count int) {
+func waitFor(t *testing.T, out *testkit.SyncBuffer, s string, count int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for strings.Count(out.String(), s) < count {
@@ -140,7 +121,7 @@ func TestListShowsEveryChapter(t *testing.T) {
 func TestDemo2RunsWithoutATerminal(t *testing.T) {
 	testkit.RequireRoot(t)
 	testkit.CheckResidue(t)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "2")
 	require.NoError(t, err, out.String())
 	s := out.String()
@@ -159,7 +140,7 @@ func TestDemo2RunsWithoutATerminal(t *testing.T) {
 func TestDemo3RunsWithoutATerminal(t *testing.T) {
 	testkit.RequireRoot(t)
 	testkit.CheckResidue(t)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "3")
 	require.NoError(t, err, out.String())
 	s := out.String()
@@ -173,7 +154,7 @@ func TestDemo3RunsWithoutATerminal(t *testing.T) {
 func TestDemo4RunsWithoutATerminal(t *testing.T) {
 	testkit.RequireRoot(t)
 	testkit.CheckResidue(t)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "4")
 	require.NoError(t, err, out.String())
 	s := out.String()
@@ -191,7 +172,7 @@ func TestDemo4RunsWithoutATerminal(t *testing.T) {
 func TestDemo5RunsWithoutATerminal(t *testing.T) {
 	testkit.RequireRoot(t)
 	testkit.CheckResidue(t)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "5")
 	require.NoError(t, err, out.String())
 	s := out.String()

@@ -5,13 +5,11 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,24 +22,6 @@ import (
 
 // Title is the chapter's title as the course runner lists it.
 const Title = "cgroups v1 and v2: limit memory, CPU and processes"
-
-// lockedBuffer collects a container's output while the demo reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Run plays the demo; every side effect is registered with n.Defer.
 func Run(ctx context.Context, n *narrate.Narrator) error {
@@ -91,7 +71,7 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 		}
 		return m, m.Apply(r)
 	}
-	container := func(m cgroup.Manager, out *lockedBuffer, args ...string) (*namespaces.Container, error) {
+	container := func(m cgroup.Manager, out *testkit.SyncBuffer, args ...string) (*namespaces.Container, error) {
 		c, err := namespaces.Start(namespaces.Spec{Rootfs: rootfs, Args: args,
 			Namespaces: []namespaces.Namespace{namespaces.Mount, namespaces.PID, namespaces.UTS}, Prestart: m.Add}, nil, out, out)
 		if err != nil {
@@ -127,7 +107,7 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 		return err
 	}
 	before, _ := mem.Stats()
-	var out lockedBuffer
+	var out testkit.SyncBuffer
 	c, err := container(mem, &out, "/bin/hog", "mem", "64")
 	if err != nil {
 		return err
@@ -148,7 +128,7 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 	if err != nil {
 		return err
 	}
-	out = lockedBuffer{}
+	out = testkit.SyncBuffer{}
 	if _, err := container(pids, &out, "/bin/hog", "fork", "200"); err != nil {
 		return err
 	}
@@ -168,7 +148,7 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 	if err != nil {
 		return err
 	}
-	if _, err := container(cpu, &lockedBuffer{}, "/bin/hog", "spin"); err != nil {
+	if _, err := container(cpu, &testkit.SyncBuffer{}, "/bin/hog", "spin"); err != nil {
 		return err
 	}
 	time.Sleep(300 * time.Millisecond)
