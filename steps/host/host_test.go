@@ -499,8 +499,8 @@ func TestCheckFirewall(t *testing.T) {
 		{"nft backend and nft", []string{"iptables", "nft"}, "iptables v1.8.9 (nf_tables)\n", nil, OK, "iptables (nf_tables), nft"},
 		{"legacy", []string{"iptables"}, "iptables v1.8.9 (legacy)\n", nil, OK, "iptables (legacy)"},
 		{"iptables -V fails", []string{"iptables"}, "", errors.New("exit status 1"), OK, "iptables (version unknown: exit status 1)"},
-		{"nft only", []string{"nft"}, "", nil, OK, "nft"},
-		{"neither", nil, "", nil, Warn, "neither iptables nor nft found"},
+		{"nft only", []string{"nft"}, "", nil, Warn, "iptables not found (only nft; chapter 05 uses the iptables commands)"},
+		{"neither", nil, "", nil, Warn, "iptables not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

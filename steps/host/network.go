@@ -58,15 +58,21 @@ func (h Host) checkVethBridge() Result {
 func (h Host) checkFirewall() Result {
 	r := Result{Name: "iptables/nft", Needed: "chapter 05"}
 	var found []string
-	if path, err := h.LookPath("iptables"); err == nil {
+	path, err := h.LookPath("iptables")
+	if err == nil {
 		found = append(found, "iptables "+h.iptablesFlavour(path))
 	}
 	if _, err := h.LookPath("nft"); err == nil {
 		found = append(found, "nft")
 	}
-	if len(found) == 0 {
+	// Chapter 05 drives the iptables commands (nf_tables-backed or
+	// legacy): nft alone is not enough.
+	if path == "" {
 		r.Status = Warn
-		r.Detail = "neither iptables nor nft found"
+		r.Detail = "iptables not found"
+		if len(found) > 0 {
+			r.Detail += " (only " + strings.Join(found, ", ") + "; chapter 05 uses the iptables commands)"
+		}
 		r.Fix = "sudo apt-get install iptables"
 		return r
 	}
