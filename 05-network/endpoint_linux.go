@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -88,9 +89,6 @@ func (m *Manager) attach(network string, c EndpointConfig) (e Endpoint, retErr e
 	if _, err := os.Stat(m.endpointFile(network, c.ID)); err == nil {
 		return e, fmt.Errorf("network: container %s is already attached to %q", c.ID, network)
 	}
-	if c.IfName == "" {
-		c.IfName = "eth0"
-	}
 	e = Endpoint{Network: n.Name, ID: c.ID, Name: c.Name, Aliases: c.Aliases, Subnet: n.Subnet, Gateway: n.Gateway,
 		HostVeth: vethName(n.Name, c.ID), IfName: c.IfName, HostsPath: c.HostsPath, ResolvConfPath: c.ResolvConfPath}
 
@@ -117,6 +115,8 @@ func (m *Manager) attach(network string, c EndpointConfig) (e Endpoint, retErr e
 			if p.HostPort, err = m.freePort(p); err != nil {
 				return e, err
 			}
+		} else if err := m.portFree(p); err != nil {
+			return e, err
 		}
 		e.Ports = append(e.Ports, p)
 	}
@@ -159,6 +159,21 @@ func (m *Manager) cable(n Network, e *Endpoint, nsPath string) (retErr error) {
 		return fmt.Errorf("network: opening the container's network namespace %s: %w", nsPath, err)
 	}
 	defer ns.Close()
+	inside, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("network: netlink in %s: %w", nsPath, err)
+	}
+	defer inside.Close()
+	if e.IfName == "" {
+		// eth0 for the first network, eth1 for the next, as Docker does.
+		for i := 0; ; i++ {
+			name := fmt.Sprintf("eth%d", i)
+			if _, err := inside.LinkByName(name); err != nil {
+				e.IfName = name
+				break
+			}
+		}
+	}
 	// The peer is born inside the container's namespace under its final
 	// name, so no temporary name can clash with the host's interfaces.
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: e.HostVeth, MasterIndex: br.Attrs().Index},
@@ -174,11 +189,6 @@ func (m *Manager) cable(n Network, e *Endpoint, nsPath string) (retErr error) {
 	if err := host.LinkSetUp(veth); err != nil {
 		return fmt.Errorf("network: bringing %s up: %w", e.HostVeth, err)
 	}
-	inside, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		return fmt.Errorf("network: netlink in %s: %w", nsPath, err)
-	}
-	defer inside.Close()
 	eth, err := inside.LinkByName(e.IfName)
 	if err != nil {
 		return fmt.Errorf("network: %s inside the container: %w", e.IfName, err)
@@ -193,8 +203,9 @@ func (m *Manager) cable(n Network, e *Endpoint, nsPath string) (retErr error) {
 	if err := loopbackUp(inside); err != nil {
 		return err
 	}
+	// The first network gives the default route; a later one leaves it.
 	def := &netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.Gateway.AsSlice()}
-	if err := inside.RouteReplace(def); err != nil {
+	if err := inside.RouteAdd(def); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("network: default route via %s: %w", n.Gateway, err)
 	}
 	return nil
@@ -281,6 +292,48 @@ func (m *Manager) freePort(p PortMapping) (uint16, error) {
 		return 0, fmt.Errorf("network: finding a free host port for %v: %w", p, err)
 	}
 	return port, nil
+}
+
+// portFree refuses a host port that another container already publishes,
+// or that a program on the host listens on: the DNAT rule would shadow it
+// silently, or never match.
+func (m *Manager) portFree(p PortMapping) error {
+	nets, err := m.List()
+	if err != nil {
+		return err
+	}
+	for _, n := range nets {
+		eps, err := m.endpoints(n.Name)
+		if err != nil {
+			return err
+		}
+		for _, e := range eps {
+			for _, q := range e.Ports {
+				if q.Proto == p.Proto && q.HostPort == p.HostPort &&
+					(!q.HostIP.IsValid() || !p.HostIP.IsValid() || q.HostIP == p.HostIP) {
+					return fmt.Errorf("network: host port %d/%s is already published by container %s (%s): %w", p.HostPort, p.Proto, e.Name, q, ErrPortInUse)
+				}
+			}
+		}
+	}
+	return InNamespace(m.opts.HostNS, func() error {
+		ip := "0.0.0.0"
+		if p.HostIP.IsValid() {
+			ip = p.HostIP.String()
+		}
+		addr := fmt.Sprintf("%s:%d", ip, p.HostPort)
+		var c io.Closer
+		var err error
+		if p.Proto == "udp" {
+			c, err = net.ListenPacket("udp4", addr)
+		} else {
+			c, err = net.Listen("tcp4", addr)
+		}
+		if err != nil {
+			return fmt.Errorf("network: host port %d/%s: %w: %w", p.HostPort, p.Proto, ErrPortInUse, err)
+		}
+		return c.Close()
+	})
 }
 
 // Detach undoes Attach: the published ports' rules, the veth pair, the

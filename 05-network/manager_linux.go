@@ -257,10 +257,12 @@ func (m *Manager) create(c Config) (n Network, retErr error) {
 	if err := m.sysctl("net/ipv4/conf/"+n.Bridge+"/route_localnet", "1"); err != nil {
 		return n, err
 	}
+	// Every time, not only for the first network: a reboot or a flush may
+	// have taken the chains while the records stayed.
+	if err := m.ipt.ensureBase(); err != nil {
+		return n, err
+	}
 	if len(existing) == 0 {
-		if err := m.ipt.ensureBase(); err != nil {
-			return n, err
-		}
 		undo = append(undo, func() { m.ipt.removeBase() })
 	}
 	rules := NetworkRules(n)

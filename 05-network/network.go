@@ -56,6 +56,7 @@ var (
 	ErrNetworkInUse    = errors.New("network has containers attached")
 	ErrSubnetConflict  = errors.New("subnet overlaps")
 	ErrAddressesUsedUp = errors.New("no free address left")
+	ErrPortInUse       = errors.New("port already in use")
 )
 
 // Mode is how a container is networked: docker run's --network.

@@ -258,8 +258,9 @@ func TestAContainerOnTwoNetworksKnowsPeersOnBoth(t *testing.T) {
 		return e
 	}
 	multi := testkit.NetNS(t)
-	onBlue := attach("blue", "multi", "eth0", multi, hosts)
-	attach("red", "multi", "eth1", multi, hosts)
+	onBlue := attach("blue", "multi", "", multi, hosts)
+	onRed := attach("red", "multi", "", multi, hosts)
+	assert.Equal(t, []string{"eth0", "eth1"}, []string{onBlue.IfName, onRed.IfName}, "one interface per network, named in turn")
 	r := attach("red", "r1", "", testkit.NetNS(t), "")
 	b := attach("blue", "b1", "", testkit.NetNS(t), "")
 
@@ -268,4 +269,28 @@ func TestAContainerOnTwoNetworksKnowsPeersOnBoth(t *testing.T) {
 	assert.Contains(t, string(got), onBlue.IP.String()+"\tmulti\n", "its own address on the first network by name")
 	assert.Contains(t, string(got), r.IP.String()+"\tr1\n")
 	assert.Contains(t, string(got), b.IP.String()+"\tb1\n", "a change on red kept blue's peers")
+}
+
+func TestAPublishedPortIsTakenOnce(t *testing.T) {
+	l := newLab(t)
+	l.createNetwork("front", "")
+	p := []network.PortMapping{{HostPort: 8090, ContainerPort: 80, Proto: "tcp"}}
+	l.start("front", "first", p, "sleep", "60")
+	_, err := l.m.Attach("front", network.EndpointConfig{ID: "second", NetNS: testkit.NetNS(t), Ports: p})
+	assert.ErrorIs(t, err, network.ErrPortInUse)
+	assert.ErrorContains(t, err, "already published by container first")
+
+	// A program on the host holds a port: publishing it would shadow it.
+	var ln net.Listener
+	require.NoError(t, network.InNamespace(l.host, func() (err error) {
+		ln, err = net.Listen("tcp4", "0.0.0.0:8091")
+		return err
+	}))
+	defer ln.Close()
+	_, err = l.m.Attach("front", network.EndpointConfig{ID: "third", NetNS: testkit.NetNS(t),
+		Ports: []network.PortMapping{{HostPort: 8091, ContainerPort: 80, Proto: "tcp"}}})
+	assert.ErrorIs(t, err, network.ErrPortInUse)
+	eps, err := l.m.Endpoints("front")
+	require.NoError(t, err)
+	assert.Len(t, eps, 1, "the refused containers left nothing")
 }

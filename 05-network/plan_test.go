@@ -142,4 +142,5 @@ func TestRulesLiveInBerthChains(t *testing.T) {
 	assert.Contains(t, text, "iptables -t nat -A BERTH -p tcp -d 127.0.0.1/32 -m tcp --dport 8080 -m comment --comment berth:red -j DNAT --to-destination 10.89.0.2:80")
 	assert.Contains(t, text, "-A BERTH-ISOLATION-2 -o br-red -m comment --comment berth:red -j DROP")
 	assert.Contains(t, text, "--comment berth:red")
+	assert.Contains(t, text, "-A BERTH-INPUT -i br-red -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment berth:red -j DROP", "the host's loopback is not the containers'")
 }

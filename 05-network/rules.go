@@ -33,6 +33,7 @@ const (
 	ChainForward    = "BERTH-FORWARD"     // filter: what may cross a bridge, from FORWARD
 	ChainIsolation1 = "BERTH-ISOLATION-1" // filter: leaving a berth bridge for another...
 	ChainIsolation2 = "BERTH-ISOLATION-2" // ...is dropped here
+	ChainInput      = "BERTH-INPUT"       // filter: what containers may send to the host itself
 )
 
 // chain is one of berth's chains and the built-in jumps that lead to it.
@@ -54,6 +55,7 @@ var baseChains = []chain{
 	{"filter", ChainIsolation2, nil},
 	{"filter", ChainIsolation1, nil},
 	{"filter", ChainForward, []Rule{{"filter", "FORWARD", []string{"-j", ChainForward}}}},
+	{"filter", ChainInput, []Rule{{"filter", "INPUT", []string{"-j", ChainInput}}}},
 }
 
 // baseRules come first in berth's own chains: isolation is decided before
@@ -78,12 +80,18 @@ func tagged(n Network, args ...string) []string {
 //   - masquerade the host's own 127.0.0.1 when it reaches a container
 //     through a published port (the reply could not come back to a
 //     loopback address);
+//   - the host's loopback stays the host's: route_localnet, which lets
+//     127.0.0.1 reach containers, would also let a container that routes
+//     127.0.0.1 to its gateway reach services listening on the host's
+//     loopback, so new connections from the bridge to 127.0.0.0/8 are
+//     dropped (replies to the host's own 127.0.0.1 still pass);
 //   - isolation: nothing from this bridge to another berth bridge;
 //   - forward: replies back in, and anything out.
 func NetworkRules(n Network) []Rule {
 	return []Rule{
 		{"nat", ChainPost, tagged(n, "-s", n.Subnet.String(), "!", "-o", n.Bridge, "-j", "MASQUERADE")},
 		{"nat", ChainPost, tagged(n, "-s", "127.0.0.0/8", "-o", n.Bridge, "-j", "MASQUERADE")},
+		{"filter", ChainInput, tagged(n, "-i", n.Bridge, "-d", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED", "-j", "DROP")},
 		{"filter", ChainIsolation1, tagged(n, "-i", n.Bridge, "!", "-o", n.Bridge, "-j", ChainIsolation2)},
 		{"filter", ChainIsolation2, tagged(n, "-o", n.Bridge, "-j", "DROP")},
 		{"filter", ChainForward, tagged(n, "-o", n.Bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")},
