@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"net/netip"
@@ -263,31 +262,38 @@ func (m *Manager) portRules(n Network, e Endpoint) []Rule {
 	return rules
 }
 
-// freePort asks the host's kernel for a free port of p's protocol.
-func (m *Manager) freePort(p PortMapping) (uint16, error) {
+// bindHost binds p's protocol on p's host address and port (0: any free
+// one) in the host's namespace, closes it again, and says which port it
+// got: how berth asks the host's kernel whether a port is free.
+func (m *Manager) bindHost(p PortMapping) (uint16, error) {
 	var port uint16
 	err := InNamespace(m.opts.HostNS, func() error {
 		ip := "0.0.0.0"
 		if p.HostIP.IsValid() {
 			ip = p.HostIP.String()
 		}
+		addr := fmt.Sprintf("%s:%d", ip, p.HostPort)
 		if p.Proto == "udp" {
-			c, err := net.ListenPacket("udp4", ip+":0")
+			c, err := net.ListenPacket("udp4", addr)
 			if err != nil {
 				return err
 			}
-			defer c.Close()
 			port = uint16(c.LocalAddr().(*net.UDPAddr).Port)
-			return nil
+			return c.Close()
 		}
-		l, err := net.Listen("tcp4", ip+":0")
+		l, err := net.Listen("tcp4", addr)
 		if err != nil {
 			return err
 		}
-		defer l.Close()
 		port = uint16(l.Addr().(*net.TCPAddr).Port)
-		return nil
+		return l.Close()
 	})
+	return port, err
+}
+
+// freePort asks the host's kernel for a free port of p's protocol.
+func (m *Manager) freePort(p PortMapping) (uint16, error) {
+	port, err := m.bindHost(p)
 	if err != nil {
 		return 0, fmt.Errorf("network: finding a free host port for %v: %w", p, err)
 	}
@@ -316,24 +322,10 @@ func (m *Manager) portFree(p PortMapping) error {
 			}
 		}
 	}
-	return InNamespace(m.opts.HostNS, func() error {
-		ip := "0.0.0.0"
-		if p.HostIP.IsValid() {
-			ip = p.HostIP.String()
-		}
-		addr := fmt.Sprintf("%s:%d", ip, p.HostPort)
-		var c io.Closer
-		var err error
-		if p.Proto == "udp" {
-			c, err = net.ListenPacket("udp4", addr)
-		} else {
-			c, err = net.Listen("tcp4", addr)
-		}
-		if err != nil {
-			return fmt.Errorf("network: host port %d/%s: %w: %w", p.HostPort, p.Proto, ErrPortInUse, err)
-		}
-		return c.Close()
-	})
+	if _, err := m.bindHost(p); err != nil {
+		return fmt.Errorf("network: host port %d/%s is taken on the host (stop what listens there, or publish another port): %w: %w", p.HostPort, p.Proto, ErrPortInUse, err)
+	}
+	return nil
 }
 
 // Detach undoes Attach: the published ports' rules, the veth pair, the
@@ -478,10 +470,6 @@ func writeInPlace(path string, data []byte) error {
 	}
 	return nil
 }
-
-// Addr is a convenience for tests and demos: the prefix form of an
-// endpoint's address.
-func (e Endpoint) Addr() netip.Prefix { return netip.PrefixFrom(e.IP, e.Subnet.Bits()) }
 
 // Allocations lists network's allocated addresses and their owners.
 func (m *Manager) Allocations(network string) (map[netip.Addr]string, error) {

@@ -113,10 +113,10 @@ func (t iptables) removeBase() error {
 		jumps = append(jumps, c.Jumps...)
 	}
 	err := t.remove(jumps)
+	// Flush all first (one chain jumps to another), then delete; a chain
+	// already gone is no error.
 	for _, c := range baseChains {
-		if _, e := t.run("", "iptables", "-w", "-t", c.Table, "-F", c.Name); e != nil {
-			continue // already gone
-		}
+		t.run("", "iptables", "-w", "-t", c.Table, "-F", c.Name)
 	}
 	for _, c := range baseChains {
 		if _, e := t.run("", "iptables", "-w", "-t", c.Table, "-X", c.Name); e != nil && !strings.Contains(e.Error(), "No chain") {

@@ -102,7 +102,7 @@ func (m *Manager) Get(name string) (Network, error) {
 	}
 	b, err := os.ReadFile(m.networkFile(name))
 	if errors.Is(err, fs.ErrNotExist) {
-		return n, fmt.Errorf("network: %q: %w (see: berth network ls)", name, ErrNoSuchNetwork)
+		return n, fmt.Errorf("network: %q: %w (List shows the networks there are)", name, ErrNoSuchNetwork)
 	}
 	if err != nil {
 		return n, fmt.Errorf("network: %w", err)
