@@ -413,11 +413,7 @@ func (c *Client) traceRequest(req *http.Request) {
 	if c.trace == nil {
 		return
 	}
-	u := *req.URL
-	if q := u.Query(); q.Has("mount") || q.Has("digest") || q.Has("scope") {
-		u.RawQuery, _ = url.QueryUnescape(u.RawQuery)
-	}
-	line := fmt.Sprintf("> %s %s", req.Method, u.String())
+	line := fmt.Sprintf("> %s %s", req.Method, shortURL(req.URL.String()))
 	if a := req.Header.Get("Authorization"); a != "" {
 		kind, _, _ := strings.Cut(a, " ")
 		line += fmt.Sprintf("  [Authorization: %s …]", kind)
@@ -441,10 +437,34 @@ func (c *Client) traceResponse(resp *http.Response) {
 			if h == "Content-Type" && strings.HasPrefix(v, "text/plain") {
 				continue
 			}
+			if h == "Location" {
+				v = shortURL(v)
+			}
 			line += fmt.Sprintf("  %s: %s", h, v)
 		}
 	}
 	fmt.Fprintln(c.trace, line)
+}
+
+// shortURL makes a URL readable in a trace: query values unescaped, and
+// the registry's opaque upload state (a long _state=...) cut short.
+func shortURL(raw string) string {
+	base, query, ok := strings.Cut(raw, "?")
+	if !ok {
+		return raw
+	}
+	var parts []string
+	for _, kv := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if uv, err := url.QueryUnescape(v); err == nil {
+			v = uv
+		}
+		if len(v) > 24 && !strings.HasPrefix(v, "sha256:") && k != "scope" {
+			v = v[:12] + "…"
+		}
+		parts = append(parts, k+"="+v)
+	}
+	return base + "?" + strings.Join(parts, "&")
 }
 
 // Ping checks that a registry answers the API (GET /v2/), authenticating

@@ -384,11 +384,11 @@ func (s *Store) Image(name string) (*Image, error) {
 	}
 	m, err := s.manifestOf(n.Descriptor)
 	if err != nil {
-		return nil, fmt.Errorf("image: reading %s: %w", n.Ref, err)
+		return nil, fmt.Errorf("reading %s: %w", n.Ref, err)
 	}
 	cfg, err := s.config(m)
 	if err != nil {
-		return nil, fmt.Errorf("image: reading %s: %w", n.Ref, err)
+		return nil, fmt.Errorf("reading %s: %w", n.Ref, err)
 	}
 	return &Image{Ref: n.Ref, Descriptor: n.Descriptor, Manifest: m, ConfigDesc: m.Config, Config: cfg}, nil
 }

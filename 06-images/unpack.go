@@ -50,11 +50,11 @@ func (s *Store) Unpack(img *Image, p Progress) ([]string, error) {
 func (s *Store) unpackLayer(l v1.Descriptor, diffID digest.Digest, dir string, parents []string, what string, p Progress) (retErr error) {
 	comp, err := LayerCompression(l.MediaType)
 	if err != nil {
-		return fmt.Errorf("image: %s: %w", what, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	blob, err := s.OpenBlob(l)
 	if err != nil {
-		return fmt.Errorf("image: %s: %w", what, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer blob.Close()
 	raw, err := decompress(newCounter(blob, p, ShortID(l.Digest), "Extracting", l.Size), comp)
