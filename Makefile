@@ -11,8 +11,10 @@
 SHELL := /bin/bash
 
 # Debian packages the course needs: a static busybox for every rootfs,
-# iproute2 and util-linux's unshare for the network checks, iptables for NAT.
-PACKAGES := busybox-static iproute2 util-linux iptables
+# iproute2 and util-linux's unshare for the network checks, iptables for NAT;
+# for chapter 06, a local registry (docker-registry), and skopeo and umoci as
+# the reference tools its images are checked against.
+PACKAGES := busybox-static iproute2 util-linux iptables docker-registry skopeo umoci
 
 # Go: on PATH, else where the official tarball, Debian or snap put it, else
 # the invoking user's go when run through sudo.
@@ -50,7 +52,12 @@ deps:
 	echo "make: installing:$$missing"; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
-	  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing; }
+	  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing; } || exit 1; \
+	case " $$missing " in *" docker-registry "*) \
+	  if command -v systemctl >/dev/null 2>&1 && systemctl disable --now docker-registry >/dev/null 2>&1; then \
+	    echo "make: stopped and disabled the docker-registry service Debian starts on :5000 (the course starts its own registries)"; \
+	  fi;; \
+	esac
 
 build: gocheck
 	$(GO) mod download

@@ -12,6 +12,7 @@ import (
 	demo03 "berth/03-cgroups/demo"
 	demo04 "berth/04-unionfs/demo"
 	demo05 "berth/05-network/demo"
+	demo06 "berth/06-images/demo"
 	"berth/steps/host"
 	"berth/steps/testkit"
 	"berth/steps/testkit/narrate"
@@ -41,8 +42,10 @@ var chapters = []chapter{
 		Doc: "docs/04-unionfs.md", Needs: []string{"root", "busybox", "overlayfs"}, Demo: demo04.Run},
 	{N: 5, Slug: "05-network", Title: demo05.Title, Mechanism: "veth, bridge, IPAM, NAT, published ports",
 		Doc: "docs/05-network.md", Needs: []string{"root", "busybox", "veth+bridge", "iptables/nft"}, Demo: demo05.Run},
-	{N: 6, Slug: "06-images", Title: "Images and registries", Mechanism: "OCI layout, distribution API, docker save",
-		Doc: "docs/06-images.md", Needs: []string{"root", "busybox", "overlayfs"}, Issue: 7},
+	{N: 6, Slug: "06-images", Title: demo06.Title, Mechanism: "OCI layout, digests, distribution API, docker save",
+		Doc: "docs/06-images.md", Needs: []string{"root", "busybox", "overlayfs", "docker-registry"}, Demo: demo06.Run},
+	{N: 7, Slug: "final", Title: "The engine: a Docker-compatible CLI", Mechanism: "every chapter together: run, ps, logs, exec, stop, rm",
+		Doc: "docs/07-final.md", Needs: []string{"root", "busybox", "cgroups", "overlayfs", "veth+bridge", "iptables/nft"}, Issue: 8},
 }
 
 func (c chapter) ready() bool {

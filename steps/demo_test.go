@@ -92,13 +92,13 @@ func TestDemoRefusesUnknownChapters(t *testing.T) {
 	var out bytes.Buffer
 	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "x"), `"x" is not a chapter number`)
 	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "9"), "there is no chapter 9")
-	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "6"), "not written yet (issue 7)")
+	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "7"), "not written yet (issue 8)")
 }
 
 func TestDoctorPrintsEveryCheck(t *testing.T) {
 	var out bytes.Buffer
 	err := runSteps(context.Background(), nil, &out, "doctor")
-	for _, name := range []string{"root", "kernel", "cgroups", "overlayfs", "user namespaces", "veth+bridge", "iptables/nft", "busybox", "propagation of /", "wsl2"} {
+	for _, name := range []string{"root", "kernel", "cgroups", "overlayfs", "user namespaces", "veth+bridge", "iptables/nft", "docker-registry", "skopeo", "umoci", "busybox", "propagation of /", "wsl2"} {
 		assert.Contains(t, out.String(), name)
 	}
 	if os.Geteuid() != 0 {
@@ -115,7 +115,7 @@ func TestListShowsEveryChapter(t *testing.T) {
 		assert.Contains(t, out.String(), c.Doc)
 	}
 	assert.Contains(t, out.String(), "ready")
-	assert.Contains(t, out.String(), "planned (issue 7)")
+	assert.Contains(t, out.String(), "planned (issue 8)")
 }
 
 func TestDemo2RunsWithoutATerminal(t *testing.T) {
@@ -182,4 +182,27 @@ func TestDemo5RunsWithoutATerminal(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(s, "      | hello from web"), "through the published port, from outside and from 127.0.0.1")
 	assert.Contains(t, s, "-j DNAT --to-destination 10.89.0.2:80")
 	assert.Contains(t, s, "BERTH rules left: 0")
+}
+
+func TestDemo6RunsWithoutATerminal(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	var out testkit.SyncBuffer
+	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "6")
+	require.NoError(t, err, out.String())
+	s := out.String()
+	for _, beat := range []string{"1. An image, made by hand", "2. A registry on the loopback", "3. Pull it back",
+		"4. The store is an OCI image layout", "5. Unpacking", "6. Pull again", "7. Damage a blob"} {
+		assert.Contains(t, s, beat)
+	}
+	assert.Regexp(t, `> PUT http://127\.0\.0\.1:\d+/v2/course/busybox/manifests/1\.0`, s, "the push ends with the manifest")
+	assert.Contains(t, s, "the same bytes that were pushed")
+	assert.Contains(t, s, `"org.opencontainers.image.ref.name": "127.0.0.1:`)
+	assert.Contains(t, s, "etc/os-release: Dc--------- (a whiteout)")
+	assert.Contains(t, s, "Pulled from a registry by berth, chapter 06.", "the container sees the top layer's motd")
+	assert.Equal(t, 2, strings.Count(s, ": Already exists"), "the second pull downloads nothing")
+	assert.Contains(t, s, "(corrupted or tampered with; pull it again)")
+	m := regexp.MustCompile(`work directory: (/\S+)`).FindStringSubmatch(s)
+	require.NotNil(t, m, s)
+	assert.NoDirExists(t, m[1], "the demo removes what it made")
 }

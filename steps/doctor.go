@@ -13,9 +13,10 @@ func newDoctorCommand() *cobra.Command {
 		Use:   "doctor",
 		Short: "Check that this host can run the course, and say what to do when it cannot",
 		Long: `doctor checks the host: root, the kernel, cgroups (v1, hybrid or v2) and their
-controllers, overlayfs, user namespaces, veth and bridge, iptables or nft, a
-static busybox, the propagation of /, and WSL2. It prints ok or what to do for
-each, and exits 1 when a core requirement fails.`,
+controllers, overlayfs, user namespaces, veth and bridge, iptables or nft,
+docker-registry, skopeo and umoci, a static busybox, the propagation of /,
+and WSL2. It prints ok or what to do for each, and exits 1 when a core
+requirement fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()

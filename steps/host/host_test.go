@@ -523,6 +523,48 @@ func TestCheckFirewall(t *testing.T) {
 	}
 }
 
+func TestCheckImageTools(t *testing.T) {
+	checks := map[string]func(Host) Result{
+		"docker-registry": Host.checkRegistry,
+		"skopeo":          Host.checkSkopeo,
+		"umoci":           Host.checkUmoci,
+	}
+	versions := map[string]string{
+		"docker-registry": "docker-registry github.com/docker/distribution 2.8.2+ds1\n",
+		"skopeo":          "skopeo version 1.9.3\n",
+		"umoci":           "umoci version 0.4.7+ds-3+b7\n",
+	}
+	for name, check := range checks {
+		t.Run(name, func(t *testing.T) {
+			run := &runner{out: versions}
+			h := fakeHost(t, nil)
+			h.LookPath = lookPath(name)
+			h.Run = run.run
+			r := check(h)
+			assert.Equal(t, name, r.Name)
+			assert.Equal(t, OK, r.Status)
+			assert.False(t, r.Core)
+			assert.True(t, strings.HasPrefix(r.Needed, "chapter 06"), r.Needed)
+			want := strings.Fields(versions[name])
+			assert.Equal(t, "/usr/sbin/"+name+" "+want[len(want)-1], r.Detail)
+			assert.Equal(t, [][]string{{"/usr/sbin/" + name, "--version"}}, run.calls)
+			assert.Empty(t, r.Fix)
+
+			// A program that does not say its version is still there.
+			h.Run = (&runner{err: map[string]error{name: errors.New("exit status 2")}}).run
+			r = check(h)
+			assert.Equal(t, OK, r.Status)
+			assert.Equal(t, "/usr/sbin/"+name, r.Detail)
+
+			h.LookPath = lookPath()
+			r = check(h)
+			assert.Equal(t, Warn, r.Status)
+			assert.Contains(t, r.Detail, name+" not found")
+			assert.Equal(t, "sudo apt-get install "+name, r.Fix)
+		})
+	}
+}
+
 func TestCheckBusybox(t *testing.T) {
 	h := fakeHost(t, nil)
 	r := h.checkBusybox()
@@ -606,7 +648,7 @@ func TestCheck(t *testing.T) {
 		"proc/version":                      "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org)",
 	})
 	run := &runner{out: map[string]string{"iptables": "iptables v1.8.9 (nf_tables)"}}
-	h.LookPath = lookPath("ip", "unshare", "iptables", "nft")
+	h.LookPath = lookPath("ip", "unshare", "iptables", "nft", "docker-registry", "skopeo", "umoci")
 	h.Run = run.run
 	h.Busybox = func() (string, error) { return "/bin/busybox", nil }
 
@@ -622,7 +664,7 @@ func TestCheck(t *testing.T) {
 		assert.NotEmpty(t, r.Detail, r.Name)
 	}
 	assert.Equal(t, []string{"root", "kernel", "cgroups", "overlayfs", "user namespaces",
-		"veth+bridge", "iptables/nft", "busybox", "propagation of /", "wsl2"}, names)
+		"veth+bridge", "iptables/nft", "docker-registry", "skopeo", "umoci", "busybox", "propagation of /", "wsl2"}, names)
 	assert.Equal(t, []string{"root", "kernel", "cgroups", "overlayfs", "busybox"}, core)
 
 	// An empty host: every core check fails, and each says what to do.

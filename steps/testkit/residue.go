@@ -240,12 +240,14 @@ func snapRules() []string {
 	return out
 }
 
-// residueProc matches the command lines of processes the course starts.
-var residueProc = regexp.MustCompile(`berth|busybox|\.test(\s|$)`)
+// residueProc matches the command lines of processes the course starts,
+// chapter 06's registries and reference tools among them.
+var residueProc = regexp.MustCompile(`berth|busybox|docker-registry|skopeo|umoci|\.test(\s|$)`)
 
 // snapProcs lists this process's descendants and, unless ownOnly, any
-// process whose command line names berth, busybox or a test binary, leaving
-// out this process and its ancestors (the go command, make, the shell).
+// process whose command line names berth, busybox, docker-registry, skopeo,
+// umoci or a test binary, leaving out this process and its ancestors (the
+// go command, make, the shell).
 func snapProcs(ownOnly bool) []string {
 	self := os.Getpid()
 	parent := map[int]int{}
