@@ -222,3 +222,38 @@ func TestGCStopsOnADamagedManifest(t *testing.T) {
 	assert.Contains(t, err.Error(), "docker.io/library/a:latest")
 	assert.True(t, s.Has(a.Manifest.Layers[0].Digest, -1), "nothing swept on a partial mark")
 }
+
+// A config as Docker writes it for a typical service image: everything a
+// container needs to start comes through.
+func TestImageConfigCarriesWhatAContainerNeeds(t *testing.T) {
+	s := openStore(t)
+	layer, err := s.PutBlob(v1.MediaTypeImageLayer, []byte("x"))
+	require.NoError(t, err)
+	cfg := `{"architecture":"amd64","os":"linux","config":{
+		"User":"www-data:www-data","ExposedPorts":{"80/tcp":{},"443/tcp":{}},
+		"Env":["PATH=/usr/local/bin:/usr/bin:/bin","NGINX_VERSION=1.27.0"],
+		"Entrypoint":["/docker-entrypoint.sh"],"Cmd":["nginx","-g","daemon off;"],
+		"Volumes":{"/var/cache/nginx":{}},"WorkingDir":"/srv","Labels":{"maintainer":"someone"},
+		"StopSignal":"SIGQUIT"},
+		"rootfs":{"type":"layers","diff_ids":["` + layer.Digest.String() + `"]}}`
+	cd, err := s.PutBlob(MediaTypeDockerConfig, []byte(cfg))
+	require.NoError(t, err)
+	m, _ := json.Marshal(v1.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: MediaTypeDockerManifest,
+		Config: cd, Layers: []v1.Descriptor{{MediaType: "application/vnd.docker.image.rootfs.diff.tar", Digest: layer.Digest, Size: layer.Size}}})
+	md, err := s.PutBlob(MediaTypeDockerManifest, m)
+	require.NoError(t, err)
+	require.NoError(t, s.Tag(mustRef(t, "web"), md))
+	img, err := s.Image("web")
+	require.NoError(t, err)
+	c := img.Config.Config
+	assert.Equal(t, "www-data:www-data", c.User)
+	assert.Contains(t, c.ExposedPorts, "443/tcp")
+	assert.Equal(t, []string{"/docker-entrypoint.sh"}, c.Entrypoint)
+	assert.Equal(t, []string{"nginx", "-g", "daemon off;"}, c.Cmd)
+	assert.Contains(t, c.Env, "NGINX_VERSION=1.27.0")
+	assert.Contains(t, c.Volumes, "/var/cache/nginx")
+	assert.Equal(t, "/srv", c.WorkingDir)
+	assert.Equal(t, "someone", c.Labels["maintainer"])
+	assert.Equal(t, "SIGQUIT", c.StopSignal)
+	assert.Equal(t, cd.Digest, img.ID())
+}

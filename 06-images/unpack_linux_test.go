@@ -17,6 +17,7 @@ import (
 	unionfs "berth/04-unionfs"
 	"berth/steps/testkit"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -197,4 +198,48 @@ func TestUnpackChecksTheDiffID(t *testing.T) {
 	assert.Contains(t, err.Error(), "the diff ID")
 	entries, _ := os.ReadDir(filepath.Join(s.Root(), "layers"))
 	assert.Empty(t, entries, "no layer directory, not even a temporary one")
+}
+
+// One layer, three ways of packing it: the same directory comes out.
+func TestUnpackReadsEveryCompression(t *testing.T) {
+	testkit.RequireRoot(t)
+	var plain bytes.Buffer
+	tw := tar.NewWriter(&plain)
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o644, Size: 6, Typeflag: tar.TypeReg}))
+	tw.Write([]byte("hello\n"))
+	require.NoError(t, tw.Close())
+	pack := map[string]func([]byte) []byte{
+		v1.MediaTypeImageLayer: func(b []byte) []byte { return b },
+		v1.MediaTypeImageLayerGzip: func(b []byte) []byte {
+			var out bytes.Buffer
+			zw := gzip.NewWriter(&out)
+			zw.Write(b)
+			zw.Close()
+			return out.Bytes()
+		},
+		v1.MediaTypeImageLayerZstd: func(b []byte) []byte {
+			zw, err := zstd.NewWriter(nil)
+			require.NoError(t, err)
+			return zw.EncodeAll(b, nil)
+		},
+	}
+	for mt, fn := range pack {
+		t.Run(mt, func(t *testing.T) {
+			s := openStore(t)
+			layer, err := s.PutBlob(mt, fn(plain.Bytes()))
+			require.NoError(t, err)
+			cfg, _ := json.Marshal(v1.Image{Platform: Platform(), RootFS: v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(plain.Bytes())}}})
+			cd, err := s.PutBlob(v1.MediaTypeImageConfig, cfg)
+			require.NoError(t, err)
+			m, _ := json.Marshal(v1.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: v1.MediaTypeImageManifest, Config: cd, Layers: []v1.Descriptor{layer}})
+			md, err := s.PutBlob(v1.MediaTypeImageManifest, m)
+			require.NoError(t, err)
+			require.NoError(t, s.Tag(mustRef(t, "packed"), md))
+			img, err := s.Image("packed")
+			require.NoError(t, err)
+			dirs, err := s.Unpack(img, nil)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"hello: hello"}, tree(t, dirs[0]))
+		})
+	}
 }
