@@ -27,6 +27,14 @@ var (
 	ErrUnauthorized = errors.New("image: registry authentication failed")
 	// ErrManifestUnknown means the registry has no such repository or tag.
 	ErrManifestUnknown = errors.New("image: not found in the registry")
+	// ErrNotSaveTarball means Load was given something that is not a
+	// `docker save` tarball: not a tar at all, or one without manifest.json
+	// (a root filesystem, which Import takes).
+	ErrNotSaveTarball = errors.New("image: not a docker save tarball")
+	// ErrBadTarball means a tarball is damaged or unsafe: truncated, with
+	// names that climb out of it, or with files that are not what they
+	// claim to be.
+	ErrBadTarball = errors.New("image: damaged or unsafe tarball")
 	// ErrInUse means an image cannot go because something still needs it.
 	ErrInUse = errors.New("image: in use")
 )
@@ -38,7 +46,7 @@ type DigestError struct {
 }
 
 func (e *DigestError) Error() string {
-	return fmt.Sprintf("image: %s: content has digest %s, want %s (corrupted or tampered with; pull it again)", e.What, e.Got, e.Want)
+	return fmt.Sprintf("image: %s: content has digest %s, want %s (corrupted or tampered with: pull or load the image again)", e.What, e.Got, e.Want)
 }
 
 func (e *DigestError) Unwrap() error { return ErrDigestMismatch }

@@ -90,10 +90,19 @@ func line(e Event) string {
 	if e.ID != "" {
 		s = e.ID + ": " + s
 	}
-	if e.Total > 0 && (e.Action == "Downloading" || e.Action == "Pushing" || e.Action == "Extracting") {
+	if e.Total > 0 && movesBytes(e.Action) {
 		s += fmt.Sprintf(" %s/%s", HumanSize(e.Current), HumanSize(e.Total))
 	}
 	return s
+}
+
+// movesBytes says which actions show a byte count.
+func movesBytes(action string) bool {
+	switch action {
+	case "Downloading", "Pushing", "Extracting", "Loading layer":
+		return true
+	}
+	return false
 }
 
 // Bars redraws one line per blob in place, with a bar for bytes moving,
@@ -130,7 +139,7 @@ func (b *Bars) Update(e Event) {
 }
 
 func bar(e Event) string {
-	if e.Total <= 0 || e.Current >= e.Total || !(e.Action == "Downloading" || e.Action == "Pushing" || e.Action == "Extracting") {
+	if e.Total <= 0 || e.Current >= e.Total || !movesBytes(e.Action) {
 		return line(e)
 	}
 	const width = 40

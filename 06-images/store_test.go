@@ -114,7 +114,7 @@ func TestOpenBlobNoticesDamageOnDisk(t *testing.T) {
 	var de *DigestError
 	require.ErrorAs(t, err, &de)
 	assert.Equal(t, d.Digest, de.Want)
-	assert.Contains(t, err.Error(), "pull it again")
+	assert.Contains(t, err.Error(), "pull or load the image again")
 
 	require.NoError(t, os.WriteFile(p, []byte("short"), 0o644))
 	_, err = s.ReadBlob(d)

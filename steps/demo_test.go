@@ -201,7 +201,7 @@ func TestDemo6RunsWithoutATerminal(t *testing.T) {
 	assert.Contains(t, s, "etc/os-release: Dc--------- (a whiteout)")
 	assert.Contains(t, s, "Pulled from a registry by berth, chapter 06.", "the container sees the top layer's motd")
 	assert.Equal(t, 2, strings.Count(s, ": Already exists"), "the second pull downloads nothing")
-	assert.Contains(t, s, "(corrupted or tampered with; pull it again)")
+	assert.Contains(t, s, "(corrupted or tampered with: pull or load the image again)")
 	m := regexp.MustCompile(`work directory: (/\S+)`).FindStringSubmatch(s)
 	require.NotNil(t, m, s)
 	assert.NoDirExists(t, m[1], "the demo removes what it made")

@@ -144,9 +144,27 @@ func (r *Registry) writeFiles(opts RegistryOptions) error {
 			return err
 		}
 	}
-	// skopeo refuses to run without a trust policy, and the host's
-	// /etc/containers/policy.json may be missing or reject everything.
-	return os.WriteFile(filepath.Join(r.Dir, "policy.json"), []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`+"\n"), 0o644)
+	return writePolicy(r.Dir)
+}
+
+// writePolicy writes skopeo's trust policy into dir: skopeo refuses to run
+// without one, and the host's /etc/containers/policy.json may be missing
+// or reject everything.
+func writePolicy(dir string) error {
+	return os.WriteFile(filepath.Join(dir, "policy.json"), []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`+"\n"), 0o644)
+}
+
+// Skopeo runs skopeo on local references (oci:DIR:REF, docker-archive:FILE,
+// oci-archive:FILE) as Registry.Skopeo does, with the same isolation:
+// skopeo reads no one's configuration and writes its files, its blob-info
+// cache included, only into a temporary directory of the test's.
+func Skopeo(t testing.TB, args ...string) string {
+	t.Helper()
+	r := &Registry{Dir: t.TempDir()}
+	if err := writePolicy(r.Dir); err != nil {
+		t.Fatal(err)
+	}
+	return r.Skopeo(t, args...)
 }
 
 // config is distribution's configuration: see
