@@ -35,20 +35,27 @@ func ingestEmpty(t *testing.T, s *Store) {
 // uncompressed, so diff ID = digest) and names it.
 func storeImage(t *testing.T, s *Store, name string, layers ...string) *Image {
 	t.Helper()
-	var m v1.Manifest
-	m.SchemaVersion, m.MediaType = 2, v1.MediaTypeImageManifest
 	cfg := v1.Image{Platform: Platform(), RootFS: v1.RootFS{Type: "layers"}}
+	var descs []v1.Descriptor
 	for _, l := range layers {
 		d, err := s.PutBlob(v1.MediaTypeImageLayer, []byte(l))
 		require.NoError(t, err)
-		m.Layers = append(m.Layers, d)
+		descs = append(descs, d)
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, d.Digest)
 	}
-	cb, _ := json.Marshal(cfg)
-	var err error
-	m.Config, err = s.PutBlob(v1.MediaTypeImageConfig, cb)
+	return putImage(t, s, name, cfg, descs)
+}
+
+// putImage stores cfg and an OCI manifest over layers (already stored),
+// names the image, and reads it back through the store.
+func putImage(t testing.TB, s *Store, name string, cfg v1.Image, layers []v1.Descriptor) *Image {
+	t.Helper()
+	cb, err := json.Marshal(cfg)
 	require.NoError(t, err)
-	mb, _ := json.Marshal(m)
+	cd, err := s.PutBlob(v1.MediaTypeImageConfig, cb)
+	require.NoError(t, err)
+	mb, err := json.Marshal(v1.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: v1.MediaTypeImageManifest, Config: cd, Layers: layers})
+	require.NoError(t, err)
 	md, err := s.PutBlob(v1.MediaTypeImageManifest, mb)
 	require.NoError(t, err)
 	ref, err := ParseReference(name)

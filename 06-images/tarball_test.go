@@ -15,7 +15,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -114,20 +113,7 @@ func tbImage(t testing.TB, s *Store, name string, compressed Compression, layers
 		require.NoError(t, err)
 		descs = append(descs, d)
 	}
-	cb, err := json.Marshal(cfg)
-	require.NoError(t, err)
-	cd, err := s.PutBlob(v1.MediaTypeImageConfig, cb)
-	require.NoError(t, err)
-	mb, err := json.Marshal(v1.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: v1.MediaTypeImageManifest, Config: cd, Layers: descs})
-	require.NoError(t, err)
-	md, err := s.PutBlob(v1.MediaTypeImageManifest, mb)
-	require.NoError(t, err)
-	ref, err := ParseReference(name)
-	require.NoError(t, err)
-	require.NoError(t, s.Tag(ref, md))
-	img, err := s.Image(name)
-	require.NoError(t, err)
-	return img
+	return putImage(t, s, name, cfg, descs)
 }
 
 // The layers every test image shares: a base, and a change on top.

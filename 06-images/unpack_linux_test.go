@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
-	specs "github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -181,15 +179,8 @@ func TestUnpackChecksTheDiffID(t *testing.T) {
 
 	layer, err := s.PutBlob(v1.MediaTypeImageLayerGzip, gz.Bytes())
 	require.NoError(t, err)
-	cfg, _ := json.Marshal(v1.Image{Platform: Platform(), RootFS: v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromString("a lie")}}})
-	cd, err := s.PutBlob(v1.MediaTypeImageConfig, cfg)
-	require.NoError(t, err)
-	m, _ := json.Marshal(v1.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: v1.MediaTypeImageManifest, Config: cd, Layers: []v1.Descriptor{layer}})
-	md, err := s.PutBlob(v1.MediaTypeImageManifest, m)
-	require.NoError(t, err)
-	require.NoError(t, s.Tag(mustRef(t, "liar"), md))
-	img, err := s.Image("liar")
-	require.NoError(t, err)
+	img := putImage(t, s, "liar", v1.Image{Platform: Platform(),
+		RootFS: v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromString("a lie")}}}, []v1.Descriptor{layer})
 
 	_, err = s.Unpack(img, nil)
 	var de *DigestError
@@ -228,15 +219,8 @@ func TestUnpackReadsEveryCompression(t *testing.T) {
 			s := openStore(t)
 			layer, err := s.PutBlob(mt, fn(plain.Bytes()))
 			require.NoError(t, err)
-			cfg, _ := json.Marshal(v1.Image{Platform: Platform(), RootFS: v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(plain.Bytes())}}})
-			cd, err := s.PutBlob(v1.MediaTypeImageConfig, cfg)
-			require.NoError(t, err)
-			m, _ := json.Marshal(v1.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: v1.MediaTypeImageManifest, Config: cd, Layers: []v1.Descriptor{layer}})
-			md, err := s.PutBlob(v1.MediaTypeImageManifest, m)
-			require.NoError(t, err)
-			require.NoError(t, s.Tag(mustRef(t, "packed"), md))
-			img, err := s.Image("packed")
-			require.NoError(t, err)
+			img := putImage(t, s, "packed", v1.Image{Platform: Platform(),
+				RootFS: v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromBytes(plain.Bytes())}}}, []v1.Descriptor{layer})
 			dirs, err := s.Unpack(img, nil)
 			require.NoError(t, err)
 			assert.Equal(t, []string{"hello: hello"}, tree(t, dirs[0]))
