@@ -35,8 +35,6 @@ var (
 	// names that climb out of it, or with files that are not what they
 	// claim to be.
 	ErrBadTarball = errors.New("image: damaged or unsafe tarball")
-	// ErrInUse means an image cannot go because something still needs it.
-	ErrInUse = errors.New("image: in use")
 )
 
 // DigestError says which blob failed verification and where.

@@ -25,9 +25,9 @@ type ImportOptions struct {
 	// Ref names the image. Empty, the image is named by its ID (see
 	// IDReference), as docker keeps an unnamed import as a dangling image.
 	Ref string
-	// Changes are Dockerfile instructions applied to the config, as
-	// `docker import --change` takes them: CMD, ENTRYPOINT, ENV, EXPOSE,
-	// LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR.
+	// Changes are Dockerfile instructions applied to the config: those
+	// the Docker engine accepts for `docker import --change`, less ONBUILD
+	// and HEALTHCHECK (see changeInstructions).
 	Changes []string
 	// Message is the history entry's comment; "Imported from -" if empty.
 	Message string

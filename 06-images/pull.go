@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -66,14 +67,42 @@ func (c *Client) Manifest(ctx context.Context, ref Reference) (v1.Descriptor, []
 // (Store.WriteBlob does).
 func (c *Client) Blob(ctx context.Context, ref Reference, d digest.Digest) (io.ReadCloser, int64, error) {
 	e := c.endpoint(ref)
+	// A blob may take long, but it must keep moving: a registry that
+	// stalls for idleTimeout fails the download instead of hanging it.
+	ctx, cancel := context.WithCancel(ctx)
+	idle := time.AfterFunc(idleTimeout, cancel)
 	resp, err := c.do(ctx, e, request{
 		method: http.MethodGet, url: e.url("blobs/" + d.String()),
 		scope: "repository:" + ref.Path + ":pull", allowed: []int{http.StatusOK},
 	})
 	if err != nil {
+		idle.Stop()
+		cancel()
 		return nil, 0, err
 	}
-	return resp.Body, resp.ContentLength, nil
+	return &idleReader{body: resp.Body, timer: idle, cancel: cancel}, resp.ContentLength, nil
+}
+
+// idleTimeout is how long a blob download may go without a byte.
+const idleTimeout = 60 * time.Second
+
+// idleReader restarts the stall timer at every read.
+type idleReader struct {
+	body   io.ReadCloser
+	timer  *time.Timer
+	cancel context.CancelFunc
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.body.Read(p)
+	r.timer.Reset(idleTimeout)
+	return n, err
+}
+
+func (r *idleReader) Close() error {
+	r.timer.Stop()
+	r.cancel()
+	return r.body.Close()
 }
 
 // PullOptions tune Pull.

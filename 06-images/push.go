@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -27,6 +28,11 @@ import (
 // prints and what `name@sha256:...` pulls.
 func Push(ctx context.Context, c *Client, s *Store, name string, dst Reference, p Progress) (v1.Descriptor, error) {
 	p = orDiscard(p)
+	release, err := s.hold() // GC must not take the blobs being sent
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	defer release()
 	img, err := s.Image(name)
 	if err != nil {
 		return v1.Descriptor{}, err
@@ -171,6 +177,17 @@ func (c *Client) pushBlob(ctx context.Context, e endpoint, s *Store, b v1.Descri
 // uploadChunks sends the blob in PATCH requests of c.chunk bytes, each
 // with its Content-Range; every answer names where the next goes.
 func (c *Client) uploadChunks(ctx context.Context, e endpoint, s *Store, b v1.Descriptor, loc, scope string, p Progress) (string, error) {
+	// Chunks are read out of order of any hash, so check the whole blob
+	// first: a damaged blob is never sent.
+	r, err := s.OpenBlob(b)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(io.Discard, r)
+	r.Close()
+	if err != nil {
+		return "", err
+	}
 	for off := int64(0); off < b.Size; off += c.chunk {
 		n := min(c.chunk, b.Size-off)
 		start := off
@@ -178,12 +195,11 @@ func (c *Client) uploadChunks(ctx context.Context, e endpoint, s *Store, b v1.De
 			header: http.Header{"Content-Type": {"application/octet-stream"},
 				"Content-Range": {fmt.Sprintf("%d-%d", start, start+n-1)}},
 			body: func() (io.ReadCloser, error) {
-				f, err := s.OpenBlob(b) // read through the verifier's file, at the chunk
+				f, err := os.Open(s.BlobPath(b.Digest))
 				if err != nil {
-					return nil, err
+					return nil, fmt.Errorf("image: pushing blob %s: %w", b.Digest, err)
 				}
-				vr := f.(*verifyingReader)
-				return readCloser{io.NewSectionReader(vr.f, start, n), f}, nil
+				return readCloser{io.NewSectionReader(f, start, n), f}, nil
 			},
 			allowed: []int{http.StatusAccepted}})
 		if err != nil {

@@ -418,6 +418,9 @@ func (c *Client) traceRequest(req *http.Request) {
 		kind, _, _ := strings.Cut(a, " ")
 		line += fmt.Sprintf("  [Authorization: %s …]", kind)
 	}
+	if a := req.Header.Get("Accept"); a != "" {
+		line += "  [Accept: " + a + "]"
+	}
 	if ct := req.Header.Get("Content-Type"); ct != "" {
 		line += "  [Content-Type: " + ct + "]"
 	}

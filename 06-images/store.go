@@ -148,7 +148,7 @@ func (s *Store) WriteBlob(desc v1.Descriptor, r io.Reader) (retErr error) {
 	if err := os.Rename(tmp.Name(), s.BlobPath(desc.Digest)); err != nil {
 		return fmt.Errorf("image: writing blob %s: %w", desc.Digest, err)
 	}
-	return nil
+	return syncDir(s.blobDir())
 }
 
 // PutBlob stores a document held in memory and returns its descriptor.
@@ -253,6 +253,12 @@ func refName(d v1.Descriptor) string { return d.Annotations[v1.AnnotationRefName
 // Tag points name at the manifest desc, replacing what it pointed at. The
 // manifest blob must already be stored.
 func (s *Store) Tag(ref Reference, desc v1.Descriptor) error {
+	// Keep GC away between checking the manifest and naming it.
+	release, err := s.hold()
+	if err != nil {
+		return err
+	}
+	defer release()
 	if !s.Has(desc.Digest, desc.Size) {
 		return fmt.Errorf("%w: tagging %s: manifest %s", ErrBlobNotFound, ref, desc.Digest)
 	}
@@ -308,6 +314,15 @@ func (s *Store) Resolve(name string) (Named, error) {
 		for _, n := range all {
 			if n.Ref == ref {
 				return n, nil
+			}
+		}
+		// name@sha256:... finds the manifest of that repository whatever
+		// tag it is stored under, as Docker's RepoDigests do.
+		if ref.Digest != "" {
+			for _, n := range all {
+				if n.Ref.Name() == ref.Name() && n.Descriptor.Digest == ref.Digest {
+					return Named{Ref: ref, Descriptor: n.Descriptor}, nil
+				}
 			}
 		}
 	}
@@ -473,7 +488,18 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	return nil
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir makes a rename in dir durable: without it a crash can lose the
+// new name even though the file's bytes were synced.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func randomHex(n int) string {

@@ -142,7 +142,12 @@ func TestTagResolveUntag(t *testing.T) {
 		require.NoError(t, err, name)
 		assert.Equal(t, img.Descriptor.Digest, n.Descriptor.Digest, name)
 	}
-	_, err := s.Resolve("busybox:1.36")
+	byDigest, err := s.Resolve("busybox@" + img.Descriptor.Digest.String())
+	require.NoError(t, err, "name@digest finds the manifest stored under a tag")
+	assert.Equal(t, img.Descriptor.Digest, byDigest.Descriptor.Digest)
+	_, err = s.Resolve("other@" + img.Descriptor.Digest.String())
+	assert.ErrorIs(t, err, ErrNotFound, "but only in its own repository")
+	_, err = s.Resolve("busybox:1.36")
 	assert.ErrorIs(t, err, ErrNotFound)
 	assert.Contains(t, err.Error(), "pull it")
 
