@@ -197,7 +197,7 @@ func TestConcurrentTagsAreAllKept(t *testing.T) {
 func TestGCFreesWhatNoNameReaches(t *testing.T) {
 	s := openStore(t)
 	a := storeImage(t, s, "a", "shared base", "a top")
-	b := storeImage(t, s, "b", "shared base", "b top")
+	storeImage(t, s, "b", "shared base", "b top")
 	orphan, err := s.PutBlob(v1.MediaTypeImageLayer, []byte("nobody's"))
 	require.NoError(t, err)
 	require.NoError(t, os.Mkdir(s.LayerPath(digest.FromString("gone")), 0o755))
@@ -220,7 +220,6 @@ func TestGCFreesWhatNoNameReaches(t *testing.T) {
 	require.NoError(t, err)
 	_, err = os.Stat(s.LayerPath(ChainIDs(a.DiffIDs())[1]))
 	assert.True(t, errors.Is(err, os.ErrNotExist), "a's unpacked top layer went with it")
-	_ = b
 }
 
 func TestGCStopsOnADamagedManifest(t *testing.T) {
