@@ -1,0 +1,311 @@
+package engine
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/creack/pty"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	cgroup "berth/03-cgroups"
+	unionfs "berth/04-unionfs"
+	network "berth/05-network"
+	"berth/final/runtime"
+)
+
+// running is what a start set up for a container, in the order it is
+// done: a cgroup (chapter 03), the root filesystem mounted (chapter 04),
+// the files it sees as /etc/hostname, /etc/hosts and /etc/resolv.conf,
+// and, once its init exists, its network (chapter 05).
+type running struct {
+	cg     cgroup.Manager
+	v2     bool
+	mode   network.Mode
+	netErr error
+}
+
+// setup prepares everything the container's init needs, and returns the
+// runtime spec and the standard streams to start it with. What it made is
+// undone by teardown, whether setup fails half-way or the container ends.
+func (s *shim) setup() (*specs.Spec, runtime.Stdio, error) {
+	e, c := s.e, s.c
+	s.rt = &running{}
+	var stdio runtime.Stdio
+	r, err := resources(c.HostConfig)
+	if err != nil {
+		return nil, stdio, err
+	}
+	if s.rt.cg, err = cgroup.New(c.ID); err != nil {
+		return nil, stdio, fmt.Errorf("engine: cgroups: %w", err)
+	}
+	if err := s.rt.cg.Create(); err != nil {
+		return nil, stdio, fmt.Errorf("engine: creating the container's cgroup: %w", err)
+	}
+	if err := s.rt.cg.Apply(r); err != nil {
+		return nil, stdio, fmt.Errorf("engine: applying limits: %w", err)
+	}
+	paths := s.rt.cg.Paths()
+	s.rt.v2 = len(paths) == 1 && isCgroup2(paths[0])
+	s.st.CgroupDir = paths
+
+	// The root filesystem: the image's layers under the container's own.
+	layers := make([]string, len(c.Layers))
+	for i, l := range c.Layers {
+		layers[i] = filepath.Join(e.images.Root(), "layers", l)
+	}
+	target := e.rootfs(c.ID)
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return nil, stdio, fmt.Errorf("engine: %w", err)
+	}
+	snap := e.images.Snapshotter()
+	mounts, err := snap.Mounts(layers, e.layerCdir(c.ID), target)
+	if err != nil {
+		return nil, stdio, fmt.Errorf("engine: %w", err)
+	}
+	if err := unionfs.MountAll(mounts); err != nil {
+		return nil, stdio, fmt.Errorf("engine: mounting the root filesystem: %w", err)
+	}
+	s.st.Rootfs = target
+
+	if s.rt.mode, err = network.ParseMode(c.HostConfig.NetworkMode); err != nil {
+		return nil, stdio, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := e.writeEtcFiles(c, s.rt.mode); err != nil {
+		return nil, stdio, err
+	}
+	spec, err := e.spec(c, target, s.rt.mode)
+	if err != nil {
+		return nil, stdio, err
+	}
+	if err := os.MkdirAll(e.bundle(c.ID), 0o755); err != nil {
+		return nil, stdio, fmt.Errorf("engine: %w", err)
+	}
+	// The bundle's config.json is what the runtime is told, for people to
+	// read (and for runc to run: it is a valid OCI bundle).
+	if err := writeJSON(filepath.Join(e.bundle(c.ID), "config.json"), spec); err != nil {
+		return nil, stdio, err
+	}
+	stdio, err = s.openStdio()
+	return spec, stdio, err
+}
+
+// openStdio makes the container's standard streams: a pseudo-terminal
+// with -t, pipes otherwise, and starts copying its output to the log.
+func (s *shim) openStdio() (runtime.Stdio, error) {
+	c := s.c
+	var stdio runtime.Stdio
+	logf, err := os.OpenFile(s.e.logPath(c.ID), os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o640)
+	if err != nil {
+		return stdio, fmt.Errorf("engine: opening the log: %w", err)
+	}
+	var mu sync.Mutex
+	if c.Config.Tty {
+		master, slave, err := pty.Open()
+		if err != nil {
+			logf.Close()
+			return stdio, fmt.Errorf("engine: opening a pseudo-terminal: %w", err)
+		}
+		if h, w := c.HostConfig.ConsoleSize[0], c.HostConfig.ConsoleSize[1]; h > 0 && w > 0 {
+			pty.Setsize(master, &pty.Winsize{Rows: uint16(h), Cols: uint16(w)})
+		}
+		s.ptyMaster = master
+		if c.Config.OpenStdin {
+			s.stdin = master
+		}
+		stdio = runtime.Stdio{Stdin: slave, Stdout: slave, Stderr: slave}
+		s.outputDone.Add(1)
+		go s.copyOutput(master, streamStdout, &logWriter{mu: &mu, f: logf, stream: "stdout"})
+		return stdio, nil
+	}
+	if c.Config.OpenStdin {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return stdio, fmt.Errorf("engine: %w", err)
+		}
+		stdio.Stdin, s.stdin = r, w
+	}
+	for _, o := range []struct {
+		stream byte
+		name   string
+		dst    **os.File
+	}{{streamStdout, "stdout", &stdio.Stdout}, {streamStderr, "stderr", &stdio.Stderr}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return stdio, fmt.Errorf("engine: %w", err)
+		}
+		*o.dst = w
+		s.outputDone.Add(1)
+		go s.copyOutput(r, o.stream, &logWriter{mu: &mu, f: logf, stream: o.name})
+	}
+	return stdio, nil
+}
+
+// prestart runs while the init waits in its new namespaces: it joins the
+// v1 cgroups and gets its network.
+func (s *shim) prestart(pid int) error {
+	if !s.rt.v2 {
+		if err := s.rt.cg.Add(pid); err != nil {
+			return fmt.Errorf("engine: adding the init to its cgroup: %w", err)
+		}
+	}
+	ns := fmt.Sprintf("/proc/%d/ns/net", pid)
+	switch s.rt.mode.Kind {
+	case "host":
+		return nil
+	case "none":
+		m, err := s.e.network()
+		if err != nil {
+			return err
+		}
+		return m.Loopback(ns)
+	}
+	m, err := s.e.network()
+	if err != nil {
+		return err
+	}
+	c := s.c
+	if err := s.e.ensureBridge(m, s.rt.mode.Network); err != nil {
+		return err
+	}
+	ports, err := portMappings(c.HostConfig.PortBindings)
+	if err != nil {
+		return err
+	}
+	ep, err := m.Attach(s.rt.mode.Network, network.EndpointConfig{
+		ID:             c.ID,
+		Name:           c.Name,
+		Aliases:        []string{c.ID[:12], c.Config.Hostname},
+		NetNS:          ns,
+		Ports:          ports,
+		HostsPath:      filepath.Join(s.e.dir(c.ID), "hosts"),
+		ResolvConfPath: filepath.Join(s.e.dir(c.ID), "resolv.conf"),
+	})
+	if err != nil {
+		return fmt.Errorf("engine: connecting to network %s: %w", s.rt.mode.Network, err)
+	}
+	s.st.Network = networkSettings(ep)
+	return nil
+}
+
+// ensureBridge makes sure network name's bridge exists. After a reboot
+// (or in a fresh network namespace) berth's records survive but the kernel
+// has forgotten the bridge and its rules: the network is then made again
+// as it was, same name, subnet and bridge, after dropping the endpoints of
+// containers that no longer run.
+func (e *Engine) ensureBridge(m *network.Manager, name string) error {
+	n, err := m.Get(name)
+	if err != nil {
+		if name == network.DefaultNetwork {
+			_, err = m.Default()
+		}
+		return err
+	}
+	if _, err := net.InterfaceByName(n.Bridge); err == nil {
+		return nil
+	}
+	unlock, err := lockFile(filepath.Join(e.networkDir(), ".restore.lock"), lockEX)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := net.InterfaceByName(n.Bridge); err == nil {
+		return nil // another berth restored it meanwhile
+	}
+	if err := m.Prune(e.running); err != nil {
+		return fmt.Errorf("engine: restoring network %s: %w", name, err)
+	}
+	if err := m.Remove(name); err != nil {
+		return fmt.Errorf("engine: restoring network %s: %w", name, err)
+	}
+	if _, err := m.Create(network.Config{Name: n.Name, Subnet: n.Subnet, Bridge: n.Bridge}); err != nil {
+		return fmt.Errorf("engine: restoring network %s: %w", name, err)
+	}
+	return nil
+}
+
+// running says whether the container with that ID runs.
+func (e *Engine) running(id string) bool {
+	st, err := e.loadStatus(id)
+	return err == nil && st.Running && st.Monitor.alive()
+}
+
+// cgroupV2Dir is the v2 directory the init is cloned into, "" on v1.
+func (r *running) cgroupV2Dir() string {
+	if r == nil || !r.v2 {
+		return ""
+	}
+	return r.cg.Paths()[0]
+}
+
+// oomKilled says whether the kernel's OOM killer struck in the group.
+func (r *running) oomKilled() bool {
+	if r == nil || r.cg == nil {
+		return false
+	}
+	st, err := r.cg.Stats()
+	return err == nil && st.OOMKills > 0
+}
+
+// teardown undoes a start, in reverse order: network, root filesystem,
+// cgroup. It is also how another berth process cleans up after a monitor
+// that died, so every step is harmless when there is nothing to undo.
+func (s *shim) teardown() { s.e.teardown(s.c) }
+
+func (e *Engine) teardown(c *container) error {
+	var errs []string
+	if mode, err := network.ParseMode(c.HostConfig.NetworkMode); err == nil && mode.Kind == "bridge" {
+		if m, err := e.network(); err == nil {
+			if err := m.Detach(mode.Network, c.ID); err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
+	}
+	if err := unionfs.Unmount(e.rootfs(c.ID)); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if cg, err := cgroup.New(c.ID); err == nil {
+		if err := cg.Destroy(); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("engine: cleaning up after %s: %s", c.Name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// isCgroup2 says whether dir is on a cgroup2 filesystem.
+func isCgroup2(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "cgroup.controllers"))
+	return err == nil
+}
+
+// networkSettings is an endpoint as inspect shows it.
+func networkSettings(ep network.Endpoint) *NetworkSettings {
+	ns := &NetworkSettings{
+		IPAddress: ep.IP.String(),
+		Gateway:   ep.Gateway.String(),
+		Ports:     map[string][]PortBinding{},
+		Networks: map[string]*EndpointSettings{ep.Network: {
+			NetworkID:   ep.Network,
+			EndpointID:  ep.ID,
+			Gateway:     ep.Gateway.String(),
+			IPAddress:   ep.IP.String(),
+			IPPrefixLen: ep.Subnet.Bits(),
+		}},
+	}
+	for _, p := range ep.Ports {
+		key := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+		ip := "0.0.0.0"
+		if p.HostIP.IsValid() {
+			ip = p.HostIP.String()
+		}
+		ns.Ports[key] = append(ns.Ports[key], PortBinding{HostIP: ip, HostPort: fmt.Sprint(p.HostPort)})
+	}
+	return ns
+}
