@@ -156,13 +156,18 @@ func (e *Engine) loadStatus(id string) (status, error) {
 	return s, nil
 }
 
+// saveStatus replaces state.json. It is not fsync'd: it changes at every
+// start and exit, and after a crash it is mended from the processes
+// themselves (status), so durability would buy nothing for its cost.
 func (e *Engine) saveStatus(id string, s status) error {
-	return writeJSON(e.statePath(id), s)
+	return writeFile(e.statePath(id), s, false)
 }
 
 // writeJSON replaces path's content all at once (write, fsync, rename),
 // so a reader never sees half of it and a crash leaves old or new.
-func writeJSON(path string, v any) error {
+func writeJSON(path string, v any) error { return writeFile(path, v, true) }
+
+func writeFile(path string, v any, durable bool) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
@@ -172,7 +177,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("engine: writing %s: %w", path, err)
 	}
-	if _, err = f.Write(append(b, '\n')); err == nil {
+	if _, err = f.Write(append(b, '\n')); err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -87,7 +87,7 @@ func (s *shim) setup() (*specs.Spec, runtime.Stdio, error) {
 	}
 	// The bundle's config.json is what the runtime is told, for people to
 	// read (and for runc to run: it is a valid OCI bundle).
-	if err := writeJSON(filepath.Join(e.bundle(c.ID), "config.json"), spec); err != nil {
+	if err := writeFile(filepath.Join(e.bundle(c.ID), "config.json"), spec, false); err != nil {
 		return nil, stdio, err
 	}
 	stdio, err = s.openStdio()

@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"berth/final/engine"
+)
+
+// proxySignals sends the signals berth receives to the container, as
+// docker's --sig-proxy: ctrl-C in `berth run` (without -t) interrupts the
+// container's command, not just berth. SIGCHLD and SIGPIPE are berth's own,
+// SIGURG is Go's scheduler's, SIGWINCH becomes a resize.
+func proxySignals(ctx context.Context, e *engine.Engine, id string) (stop func()) {
+	sigs := make(chan os.Signal, 128)
+	signal.Notify(sigs)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-sigs:
+				sig, ok := s.(syscall.Signal)
+				if !ok {
+					continue
+				}
+				switch sig {
+				case unix.SIGCHLD, unix.SIGPIPE, unix.SIGURG, unix.SIGWINCH:
+					continue
+				}
+				if name := unix.SignalName(sig); name != "" {
+					_ = e.Kill(context.WithoutCancel(ctx), id, name)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+		})
+	}
+}
