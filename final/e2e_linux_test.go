@@ -366,8 +366,11 @@ func TestInteractiveTerminal(t *testing.T) {
 		fmt.Fprintf(ptmx, "stty size\r")
 		return term.has("40 100")
 	})
-	fmt.Fprintf(ptmx, "tty\r")
-	term.waitFor(t, "/dev/pts/0")
+	// A real terminal: the pty's slave is the shell's stdin. (berth makes
+	// it the container's /dev/console; Docker's runc allocates it in the
+	// container's own devpts, where it is /dev/pts/0.)
+	fmt.Fprintf(ptmx, "[ -t 0 ] && [ -t 1 ] && echo is-a-tty\r")
+	term.waitFor(t, "is-a-tty")
 	fmt.Fprintf(ptmx, "exit 5\r")
 	err = cmd.Wait()
 	var ee *exec.ExitError
@@ -382,7 +385,9 @@ func TestDetachKeys(t *testing.T) {
 	require.NoError(t, err)
 	defer ptmx.Close()
 	term := newScreen(ptmx)
-	fmt.Fprintf(ptmx, "echo ready\r")
+	// Quotes split the word: what is typed (echoed at once by the
+	// terminal) does not show "ready", only the shell's answer does.
+	fmt.Fprintf(ptmx, "echo rea''dy\r")
 	term.waitFor(t, "ready")
 	ptmx.Write([]byte{0x10, 0x11}) // ctrl-p ctrl-q
 	require.NoError(t, cmd.Wait(), "the CLI detaches with 0")

@@ -142,6 +142,9 @@ func runShim(root, execRoot, id string, attachMode bool) int {
 	}
 	report(readyMsg{Started: true, Pid: p.Pid})
 	ready.Close()
+	// Setting up made garbage the monitor will never need again; give
+	// its pages back now rather than hold them for the container's life.
+	debug.FreeOSMemory()
 
 	es, werr := p.Wait()
 	if werr != nil {

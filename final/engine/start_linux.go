@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -166,7 +167,7 @@ type Attachment struct {
 	done     chan struct{}
 	code     int
 	err      error
-	detached bool
+	detached atomic.Bool
 }
 
 // Wait blocks until the attachment ends and returns the container's exit
@@ -223,7 +224,7 @@ func (e *Engine) attach(c *container, opts AttachOptions) (*Attachment, error) {
 		go func() {
 			err := copyStdin(conn, opts.Stdin, keys)
 			if errors.Is(err, ErrDetached) {
-				a.detached = true
+				a.detached.Store(true)
 				conn.Close()
 				return
 			}
@@ -244,7 +245,7 @@ func (e *Engine) attach(c *container, opts AttachOptions) (*Attachment, error) {
 		for {
 			stream, p, err := readFrame(br, buf)
 			if err != nil {
-				if a.detached {
+				if a.detached.Load() {
 					a.err = ErrDetached
 				} else {
 					// The monitor went away without an exit status:
