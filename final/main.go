@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command berth is a container engine driven like docker: berth run,
 // ps, logs, exec, stop, rm, network, volume, import... See berth --help.
 package main

