@@ -91,7 +91,7 @@ func runInit() {
 	// The parent-death signal set at clone is cleared by a change of user,
 	// and lives on the thread that set it: set it again on this thread,
 	// the one that execs (or stays, as the tiny init).
-	// disabled
+	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 	if plan.TinyInit {
 		tinyInit(c, exe, spec.Process.Terminal)
 	}

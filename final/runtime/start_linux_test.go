@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/stretchr/testify/assert"
@@ -329,32 +330,38 @@ func TestSignalDispositionsReset(t *testing.T) {
 	assert.Equal(t, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", out)
 }
 
-// TestParentDeathKillsTheContainer starts a container from a thread that
-// then ends: its init (and with it the whole PID namespace) must die, as a
-// container whose monitor died must not be left running. Both with and
-// without the tiny init, and for a user other than root (a change of user
-// clears the parent-death signal: the init sets it again).
+// TestParentDeathKillsTheContainer starts a container from a helper
+// process (this test binary, see parentScenario) and kills the helper: the
+// container's init must die with it (Pdeathsig), as a container whose
+// monitor died must not be left running. Both with and without the tiny
+// init, and for a user other than root (a change of user clears the
+// parent-death signal: the init sets it again).
 func TestParentDeathKillsTheContainer(t *testing.T) {
 	testkit.RequireRoot(t)
-	for _, tiny := range []bool{false, true} {
-		spec := newSpec(t, "sleep", "1000")
-		spec.Process.User = specs.User{UID: 65534, GID: 65534}
-		if tiny {
-			spec.Annotations = map[string]string{runtime.InitAnnotation: "true"}
-		}
-		done := make(chan *runtime.Process)
-		go func() {
-			// Locked and never unlocked: the thread ends with the goroutine.
-			goruntime.LockOSThread()
-			p, err := runtime.Start(spec, runtime.StartOptions{})
-			assert.NoError(t, err)
-			done <- p
-		}()
-		p := <-done
-		require.NotNil(t, p)
-		started(t, p)
-		st, err := p.Wait()
+	for _, tiny := range []string{"", "tiny"} {
+		rootfs := testkit.Rootfs(t)
+		cmd := exec.Command("/proc/self/exe")
+		cmd.Env = []string{parentEnv + "=" + rootfs + ":" + tiny}
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
 		require.NoError(t, err)
-		assert.Equal(t, runtime.ExitStatus{Code: 137, Signal: unix.SIGKILL}, st, "tiny init %v", tiny)
+		require.NoError(t, cmd.Start())
+		var pid int
+		_, err = fmt.Fscan(out, &pid)
+		require.NoError(t, err, "the helper prints the init's PID")
+		require.NoError(t, cmd.Process.Kill())
+		cmd.Wait()
+		gone := false
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			// Dead, even if not yet reaped by whoever inherited it.
+			if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err != nil || strings.Contains(string(stat), ") Z ") {
+				gone = true
+				break
+			}
+		}
+		if !gone {
+			t.Errorf("tiny init %q: the container outlived the process that started it", tiny)
+			unix.Kill(pid, unix.SIGKILL)
+		}
 	}
 }
