@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	goruntime "runtime"
 	"strings"
-	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -112,13 +111,23 @@ func (c *child) exec(exe Step) {
 
 // resetIgnoredSignals gives the command the default action for every
 // signal: an ignored signal stays ignored across execve, so a caller
-// started with SIGINT or SIGPIPE ignored (nohup, a daemon) would otherwise
-// pass that on to the container. Catching a signal undoes the ignoring,
-// and execve resets caught signals to their default.
+// started with a signal ignored (nohup ignores SIGHUP, a daemon SIGPIPE,
+// some shells the real-time signals) would otherwise pass that on to the
+// container. os/signal cannot reach every signal (Go keeps 32 and 33 for
+// itself), so this asks the kernel directly, just before execve: every
+// signal whose action is SIG_IGN goes back to SIG_DFL.
 func resetIgnoredSignals() {
+	// The kernel's struct sigaction starts with the handler on every
+	// architecture; all zeroes is SIG_DFL with no flags and no mask.
+	var old, dfl [4]uint64
 	for n := 1; n <= sigRTMax; n++ {
-		if sig := syscall.Signal(n); signal.Ignored(sig) {
-			signal.Notify(make(chan os.Signal, 1), sig)
+		if n == int(unix.SIGKILL) || n == int(unix.SIGSTOP) {
+			continue
+		}
+		old = [4]uint64{}
+		_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+		if errno == 0 && old[0] == 1 { // SIG_IGN
+			unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
 		}
 	}
 }
