@@ -488,8 +488,9 @@ func TestKillCLIDuringAttachedRun(t *testing.T) {
 	assert.Equal(t, "started\n", line)
 	killTree(cmd)
 	cmd.Wait()
-	// As with Docker, the container outlives its client.
-	assert.Contains(t, b.ok("ps"), "orphan")
+	// As with Docker, the container outlives its client. (Its output can
+	// reach the client a moment before its monitor records it running.)
+	waitFor(t, func() bool { return strings.Contains(b.ok("ps"), "orphan") })
 	assert.Equal(t, "started\n", b.ok("logs", "orphan"))
 	b.ok("rm", "-f", "orphan")
 	assert.Empty(t, strings.TrimSpace(b.ok("ps", "-aq")))
