@@ -263,6 +263,12 @@ func TestDetachedLifecycle(t *testing.T) {
 	assert.Equal(t, "/tmp\nnobody\n", b.ok("exec", "-w", "/tmp", "-u", "nobody", "ticker", "sh", "-c", "pwd; whoami"))
 	assert.Equal(t, "B=2\n", b.ok("exec", "-e", "B=2", "ticker", "sh", "-c", "env | grep ^B="))
 
+	// exec -d returns at once; its command runs on.
+	assert.Empty(t, b.ok("exec", "-d", "ticker", "sh", "-c", "sleep 0.3; echo later > /tmp/later"))
+	_, _, code = b.run("exec", "ticker", "cat", "/tmp/later")
+	assert.NotEqual(t, 0, code, "not yet written: exec -d did not wait")
+	waitFor(t, func() bool { out, _, _ := b.run("exec", "ticker", "cat", "/tmp/later"); return out == "later\n" })
+
 	top := b.ok("top", "ticker")
 	assert.Contains(t, top, "sleep")
 

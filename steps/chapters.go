@@ -13,6 +13,7 @@ import (
 	demo04 "berth/04-unionfs/demo"
 	demo05 "berth/05-network/demo"
 	demo06 "berth/06-images/demo"
+	demo07 "berth/final/demo"
 	"berth/steps/host"
 	"berth/steps/testkit"
 	"berth/steps/testkit/narrate"
@@ -44,8 +45,8 @@ var chapters = []chapter{
 		Doc: "docs/05-network.md", Needs: []string{"root", "busybox", "veth+bridge", "iptables/nft"}, Demo: demo05.Run},
 	{N: 6, Slug: "06-images", Title: demo06.Title, Mechanism: "OCI layout, digests, distribution API, docker save",
 		Doc: "docs/06-images.md", Needs: []string{"root", "busybox", "overlayfs", "docker-registry"}, Demo: demo06.Run},
-	{N: 7, Slug: "final", Title: "The engine: a Docker-compatible CLI", Mechanism: "every chapter together: run, ps, logs, exec, stop, rm",
-		Doc: "docs/07-final.md", Needs: []string{"root", "busybox", "cgroups", "overlayfs", "veth+bridge", "iptables/nft"}, Issue: 8},
+	{N: 7, Slug: "final", Title: demo07.Title, Mechanism: "every chapter together: run, ps, logs, exec, stop, rm",
+		Doc: "docs/07-final.md", Needs: []string{"root", "busybox", "cgroups", "overlayfs", "veth+bridge", "iptables/nft"}, Demo: demo07.Run},
 }
 
 func (c chapter) ready() bool {

@@ -78,7 +78,13 @@ run it alone. Run it as root: as a normal user the privileged tests skip.`,
 }
 
 func chapterRow(c chapter) row {
-	return row{Name: fmt.Sprintf("%02d %s", c.N, strings.SplitN(c.Slug, "-", 2)[1]), Pattern: "./" + c.Slug + "/...", Doc: c.Doc}
+	// "04-unionfs" shows as "04 unionfs"; "final" has no number in its
+	// folder's name.
+	_, name, ok := strings.Cut(c.Slug, "-")
+	if !ok {
+		name = c.Slug
+	}
+	return row{Name: fmt.Sprintf("%02d %s", c.N, name), Pattern: "./" + c.Slug + "/...", Doc: c.Doc}
 }
 
 // row is one line of the progress table: the tests of one chapter.

@@ -56,3 +56,9 @@ func TestFirstMeaningful(t *testing.T) {
 	assert.Equal(t, "residue.go:108: the test left the host changed: left mount: /x tmpfs tmpfs",
 		firstMeaningful([]string{"    residue.go:108: the test left the host changed:", "          left mount: /x tmpfs tmpfs", "--- FAIL: TestX (0.1s)"}))
 }
+
+func TestChapterRowNames(t *testing.T) {
+	assert.Equal(t, "04 unionfs", chapterRow(chapter{N: 4, Slug: "04-unionfs"}).Name)
+	assert.Equal(t, "07 final", chapterRow(chapter{N: 7, Slug: "final"}).Name, "a folder without a number")
+	assert.Equal(t, "./final/...", chapterRow(chapter{N: 7, Slug: "final"}).Pattern)
+}

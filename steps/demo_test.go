@@ -92,7 +92,8 @@ func TestDemoRefusesUnknownChapters(t *testing.T) {
 	var out bytes.Buffer
 	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "x"), `"x" is not a chapter number`)
 	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "9"), "there is no chapter 9")
-	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "7"), "not written yet (issue 8)")
+	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "8"), "there is no chapter 8")
+	assert.ErrorContains(t, runSteps(context.Background(), nil, &out, "demo", "0"), "there is no chapter 0")
 }
 
 func TestDoctorPrintsEveryCheck(t *testing.T) {
@@ -115,7 +116,8 @@ func TestListShowsEveryChapter(t *testing.T) {
 		assert.Contains(t, out.String(), c.Doc)
 	}
 	assert.Contains(t, out.String(), "ready")
-	assert.Contains(t, out.String(), "planned (issue 8)")
+	assert.NotContains(t, out.String(), "planned", "every chapter, the final one included, is written")
+	assert.Contains(t, out.String(), "./final")
 }
 
 func TestDemo2RunsWithoutATerminal(t *testing.T) {
@@ -205,4 +207,41 @@ func TestDemo6RunsWithoutATerminal(t *testing.T) {
 	m := regexp.MustCompile(`work directory: (/\S+)`).FindStringSubmatch(s)
 	require.NotNil(t, m, s)
 	assert.NoDirExists(t, m[1], "the demo removes what it made")
+}
+
+func TestDemo7RunsWithoutATerminal(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	var out testkit.SyncBuffer
+	err := runSteps(context.Background(), strings.NewReader(""), &out, "demo", "7")
+	require.NoError(t, err, out.String())
+	s := out.String()
+	for _, beat := range []string{"1. One binary, one state directory", "2. berth run: every chapter in one command",
+		"3. What a container sees", "4. A web server in the background", "5. Asking the engine about it",
+		"6. Where it lives", "7. The monitor: berth-shim", "8. stop and rm", "9. Nothing left"} {
+		assert.Contains(t, s, beat)
+	}
+	assert.Regexp(t, `berth import - busybox\n      \| sha256:[0-9a-f]{64}\n`, s)
+	assert.Contains(t, s, "host $ berth run --rm busybox echo 'hello from berth'\n      | hello from berth\n")
+	assert.Regexp(t, `\$ hostname\n      \| [0-9a-f]{12}\n`, s, "the hostname is the short ID")
+	assert.Regexp(t, `\n      \|     1 root     sh\n`, s, "the shell is PID 1")
+	assert.Contains(t, s, "CapEff:\t00000000a80425fb", "Docker's 14 default capabilities")
+	assert.Contains(t, s, "overlay / overlay")
+	assert.Contains(t, s, "host $ curl -s http://127.0.0.1:8080/\n      | hello from web\n", "through the published port")
+	assert.Contains(t, s, "0.0.0.0:8080->80/tcp")
+	assert.Contains(t, s, "serving /www on port 80")
+	assert.Regexp(t, `\|     1 root     httpd -f -v -p 80 -h /www\n`, s, "exec sees the container's PID namespace")
+	assert.Regexp(t, `/ 32MiB`, s, "stats shows the memory limit")
+	assert.Regexp(t, `\{"log":"serving /www on port 80\\n","stream":"stdout","time":"`, s, "the json-file log")
+	assert.Contains(t, s, "berth-shim ")
+	assert.Contains(t, s, "shim.sock")
+	assert.Contains(t, s, "Exited (137)")
+	assert.Regexp(t, `monitors \(berth-shim ROOT\):\s+0\n`, s)
+	assert.Regexp(t, `mounts under ROOT:\s+0\n`, s)
+	assert.Regexp(t, `cgroup \S+/[0-9a-f]{12}… \(\d hierarch(y|ies)\):\s+gone\n`, s)
+	assert.NotContains(t, s, "still there")
+	assert.NotContains(t, s, "[Enter]")
+	m := regexp.MustCompile(`ROOT:  (/\S+)`).FindStringSubmatch(s)
+	require.NotNil(t, m, s)
+	assert.NoDirExists(t, m[1], "the demo removes its state directory")
 }

@@ -440,44 +440,49 @@ func (l *lab) bundleExcerpt(id string) error {
 func (l *lab) nothingLeft(id string, cgroupDirs []string) error {
 	var s strings.Builder
 	var problems []string
+	row := func(label string, value any) { fmt.Fprintf(&s, "%-44s %v\n", label, value) }
 	ids, err := l.berth(context.Background(), nil, "ps", "-aq")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(&s, "containers (berth ps -aq):  %d\n", len(strings.Fields(ids)))
+	row("containers (berth ps -aq):", len(strings.Fields(ids)))
 	if len(strings.Fields(ids)) > 0 {
 		problems = append(problems, "containers: "+ids)
 	}
 	shims := l.shims()
-	fmt.Fprintf(&s, "monitors (berth-shim ROOT): %d\n", len(shims))
+	row("monitors (berth-shim ROOT):", len(shims))
 	if len(shims) > 0 {
 		problems = append(problems, fmt.Sprintf("monitors %v", shims))
 	}
 	mounted := l.mounts()
-	fmt.Fprintf(&s, "mounts under ROOT:          %d\n", len(mounted))
+	row("mounts under ROOT:", len(mounted))
 	if len(mounted) > 0 {
 		problems = append(problems, "mounts: "+strings.Join(mounted, ", "))
 	}
 	for _, d := range []string{filepath.Join("containers", id), filepath.Join("run", id[:12])} {
-		short := strings.Replace(d, id, id[:12]+"…", 1)
+		label := "ROOT/" + strings.Replace(d, id, id[:12]+"…", 1) + ":"
 		if _, err := os.Stat(filepath.Join(l.root, d)); err == nil {
 			problems = append(problems, d+" still exists")
-			fmt.Fprintf(&s, "ROOT/%-23s still there\n", short+":")
+			row(label, "still there")
 		} else {
-			fmt.Fprintf(&s, "ROOT/%-23s gone\n", short+":")
+			row(label, "gone")
 		}
 	}
 	gone := 0
 	for _, d := range cgroupDirs {
 		if _, err := os.Stat(d); err == nil {
 			problems = append(problems, "cgroup "+d+" still exists")
-			fmt.Fprintf(&s, "cgroup %s: still there\n", d)
+			row("cgroup "+d+":", "still there")
 		} else {
 			gone++
 		}
 	}
 	if gone > 0 {
-		fmt.Fprintf(&s, "its cgroup (%s, in %d hierarchies): gone\n", filepath.Join(filepath.Base(filepath.Dir(cgroupDirs[0])), id[:12]+"…"), gone)
+		parent, where := filepath.Base(filepath.Dir(cgroupDirs[0])), "1 hierarchy"
+		if gone > 1 {
+			where = fmt.Sprintf("%d hierarchies", gone)
+		}
+		row(fmt.Sprintf("cgroup %s/%s… (%s):", parent, id[:12], where), "gone")
 	}
 	l.n.Evidence("host", "what is left of web", s.String())
 	if len(problems) > 0 {

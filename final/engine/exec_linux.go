@@ -28,6 +28,9 @@ func (e *Engine) Exec(ctx context.Context, ref string, cfg ExecConfig, opts Atta
 	if len(cfg.Cmd) == 0 {
 		return -1, fmt.Errorf("%w: exec needs a command", ErrInvalid)
 	}
+	if cfg.Privileged {
+		return -1, fmt.Errorf("%w: berth has no privileged mode (exec --privileged): the command gets the container's capabilities", ErrInvalid)
+	}
 	st, err := e.status(c)
 	if err != nil {
 		return -1, err
@@ -128,6 +131,16 @@ func (e *Engine) Exec(ctx context.Context, ref string, cfg ExecConfig, opts Atta
 			copies.Add(1)
 			go func(dst io.Writer) { defer copies.Done(); io.Copy(dst, r) }(o.dst)
 		}
+	}
+	if cfg.Detach {
+		// exec -d: started, not waited for; its output goes nowhere.
+		xo.Stdio = runtime.Stdio{}
+		p, err := runtime.Exec(st.Pid, proc, xo)
+		if err != nil {
+			return -1, err
+		}
+		go p.Wait() // reaped if this process outlives it
+		return 0, nil
 	}
 	p, err := runtime.Exec(st.Pid, proc, xo)
 	for _, f := range []*os.File{xo.Stdio.Stdout, xo.Stdio.Stderr} {
