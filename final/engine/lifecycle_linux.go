@@ -90,7 +90,10 @@ func (e *Engine) waitMonitor(ctx context.Context, c *container, cond WaitConditi
 	}
 	defer conn.Close()
 	if err := writeRequest(conn, request{Op: "wait", Condition: cond}); err != nil {
-		return resp, err
+		// The monitor closed its socket between our connect and our
+		// request: it is finishing, and state.json has the end.
+		code, serr := e.exitFromState(c)
+		return WaitResponse{StatusCode: code}, serr
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
