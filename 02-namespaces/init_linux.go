@@ -160,13 +160,16 @@ func tinyInit(c *child, index int, exe chroot.Step, path string) {
 		c.fail(index, exe.String(), err, execCode(err))
 	}
 	c.report.Close() // EOF tells the parent the command runs
-	os.Exit(superviseChild(pid, sigs, 0))
+	os.Exit(Supervise(pid, sigs, 0))
 }
 
-// superviseChild forwards signals to pid and reaps children until pid
-// ends; it returns pid's exit code, as the shell computes it. With a grace
-// period, a SIGTERM is followed by SIGKILL if pid is still alive after it.
-func superviseChild(pid int, sigs <-chan os.Signal, grace time.Duration) int {
+// Supervise forwards the signals read from sigs to pid and reaps children
+// until pid ends; it returns pid's exit code, as the shell computes it.
+// With a grace period, a SIGTERM is followed by SIGKILL if pid is still
+// alive after it. It is the heart of a tiny init (Docker's --init); the
+// caller must have called signal.Notify(sigs) before starting pid, so no
+// SIGCHLD is missed.
+func Supervise(pid int, sigs <-chan os.Signal, grace time.Duration) int {
 	var escalate <-chan time.Time
 	for {
 		var sig os.Signal

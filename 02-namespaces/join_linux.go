@@ -144,5 +144,5 @@ func runJoin() {
 		c.fail(step+1, fmt.Sprintf("execve(%q)", path), err, execCode(err))
 	}
 	c.report.Close()
-	os.Exit(superviseChild(pid, sigs, joinGrace))
+	os.Exit(Supervise(pid, sigs, joinGrace))
 }

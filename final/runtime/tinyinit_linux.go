@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	namespaces "berth/02-namespaces"
 )
 
 // tinyInit starts the command as its child and stays as PID 1, as Docker's
@@ -41,33 +43,5 @@ func tinyInit(c *child, exe Step, terminal bool) {
 		c.fail(exe.String(), err, execCode(err))
 	}
 	c.report.Close() // EOF tells the parent the command runs
-	os.Exit(supervise(pid, sigs))
-}
-
-// supervise forwards signals to pid and reaps children until pid ends, and
-// returns pid's exit code as the shell computes it.
-func supervise(pid int, sigs <-chan os.Signal) int {
-	for sig := range sigs {
-		switch sig {
-		case unix.SIGCHLD:
-			for {
-				var ws unix.WaitStatus
-				wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-				if err != nil || wpid <= 0 {
-					break
-				}
-				if wpid == pid {
-					if ws.Signaled() {
-						return 128 + int(ws.Signal())
-					}
-					return ws.ExitStatus()
-				}
-			}
-		case unix.SIGURG:
-			// The Go runtime's own preemption signal: not for the command.
-		default:
-			unix.Kill(pid, sig.(syscall.Signal))
-		}
-	}
-	return ExitSetupFailed
+	os.Exit(namespaces.Supervise(pid, sigs, 0))
 }
