@@ -33,7 +33,7 @@ func (e *Engine) Create(ctx context.Context, req CreateRequest) (resp CreateResp
 	img, err := e.images.Image(req.Config.Image)
 	if err != nil {
 		if errors.Is(err, image.ErrNotFound) || errors.Is(err, image.ErrInvalidReference) {
-			return resp, fmt.Errorf("%w: unable to find image %q locally (make it with `berth import`, or pull it: `berth pull %s`): %v",
+			return resp, fmt.Errorf("%w: unable to find image %q locally: make it from a root filesystem tarball with `berth import ROOTFS.tar %s` (%v)",
 				ErrImageNotFound, req.Config.Image, req.Config.Image, err)
 		}
 		return resp, fmt.Errorf("engine: image %s: %w", req.Config.Image, err)

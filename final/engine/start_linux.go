@@ -63,7 +63,7 @@ func (e *Engine) start(c *container, opts StartOptions) (_ *Attachment, retErr e
 	}
 	defer ready.Close()
 	r := bufio.NewReader(ready)
-	msg, err := readReady(r, c)
+	msg, err := e.readReady(r, c)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (e *Engine) start(c *container, opts StartOptions) (_ *Attachment, retErr e
 				att.close()
 			}
 		}()
-		if msg, err = readReady(r, c); err != nil {
+		if msg, err = e.readReady(r, c); err != nil {
 			return nil, err
 		}
 	}
@@ -91,11 +91,11 @@ func (e *Engine) start(c *container, opts StartOptions) (_ *Attachment, retErr e
 
 // readReady reads the monitor's next report; its error becomes a
 // *StartError carrying Docker's exit code.
-func readReady(r *bufio.Reader, c *container) (readyMsg, error) {
+func (e *Engine) readReady(r *bufio.Reader, c *container) (readyMsg, error) {
 	var m readyMsg
 	line, err := r.ReadBytes('\n')
 	if err != nil {
-		return m, fmt.Errorf("engine: the monitor of %s exited before the container started: see %s", c.Name, "state.json")
+		return m, fmt.Errorf("engine: the monitor of %s exited before the container started; its last word is in %s", c.Name, e.statePath(c.ID))
 	}
 	if err := json.Unmarshal(line, &m); err != nil {
 		return m, fmt.Errorf("engine: the monitor of %s: %w", c.Name, err)
