@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -46,10 +47,12 @@ type Stats struct {
 // Parent is the directory under each hierarchy that holds berth's groups.
 const Parent = "berth"
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// validName is compiled on first use rather than at package init, which
+// every program importing this package pays for at start.
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`) })
 
 func checkName(name string) error {
-	if !validName.MatchString(name) || len(name) > 128 {
+	if !validName().MatchString(name) || len(name) > 128 {
 		return fmt.Errorf("cgroup: invalid group name %q: use letters, digits, '.', '_' and '-'", name)
 	}
 	return nil

@@ -194,7 +194,9 @@ func (m *v1) Stats() (Stats, error) {
 func (m *v1) Destroy() error {
 	if _, ok := m.mounts["freezer"]; ok {
 		freezer := m.dir("freezer")
-		if _, err := os.Stat(freezer); err == nil {
+		// A group already empty (its processes have exited, the usual
+		// case) has nothing to freeze: skip the freeze and thaw.
+		if pids, err := procs(freezer); err == nil && len(pids) > 0 {
 			if err := freeze(freezer); err != nil {
 				return err
 			}

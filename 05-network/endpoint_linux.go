@@ -79,7 +79,7 @@ func (m *Manager) attach(network string, c EndpointConfig) (e Endpoint, retErr e
 	if err != nil {
 		return e, err
 	}
-	if !validName.MatchString(c.ID) {
+	if !validName().MatchString(c.ID) {
 		return e, fmt.Errorf("network: container id %q: use letters, digits, '_', '.' and '-'", c.ID)
 	}
 	if c.NetNS == "" {

@@ -137,7 +137,7 @@ func (a *IPAM) file(network string) string { return filepath.Join(a.dir, network
 // update runs change on network's record under its lock, and writes the
 // record back if change says it changed.
 func (a *IPAM) update(network string, change func(*pool) (bool, error)) error {
-	if !validName.MatchString(network) {
+	if !validName().MatchString(network) {
 		return fmt.Errorf("network: %q is not a network name", network)
 	}
 	if err := os.MkdirAll(a.dir, 0o755); err != nil {

@@ -97,7 +97,7 @@ func (m *Manager) networkFile(name string) string {
 // Get returns the network called name.
 func (m *Manager) Get(name string) (Network, error) {
 	var n Network
-	if !validName.MatchString(name) {
+	if !validName().MatchString(name) {
 		return n, fmt.Errorf("network: %q: %w", name, ErrNoSuchNetwork)
 	}
 	b, err := os.ReadFile(m.networkFile(name))

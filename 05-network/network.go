@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -47,7 +48,9 @@ var DefaultSubnet = netip.MustParsePrefix("10.88.0.0/16")
 // at a time.
 var userPool = netip.MustParsePrefix("10.89.0.0/16")
 
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+// validName is compiled on first use, not at package init: every berth
+// process (its container monitors and inits too) would pay for it at start.
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`) })
 
 // Errors a caller may want to tell apart.
 var (
@@ -75,7 +78,7 @@ func ParseMode(s string) (Mode, error) {
 	case "none", "host":
 		return Mode{Kind: s}, nil
 	}
-	if !validName.MatchString(s) {
+	if !validName().MatchString(s) {
 		return Mode{}, fmt.Errorf("network: --network %q: want bridge, none, host or a network's name", s)
 	}
 	return Mode{Kind: "bridge", Network: s}, nil
@@ -86,7 +89,7 @@ func checkName(name string) error {
 	switch {
 	case name == "none" || name == "host" || name == "default":
 		return fmt.Errorf("network: %q is a network mode, not a name you can create", name)
-	case !validName.MatchString(name):
+	case !validName().MatchString(name):
 		return fmt.Errorf("network: name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", name)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -27,12 +28,16 @@ type Reference struct {
 	Digest digest.Digest // "sha256:..."; empty when named by tag
 }
 
+// The reference grammar's patterns are compiled on first use: compiling
+// them at package init would slow the start of every berth process.
 var (
 	// A path component: lowercase letters and digits, with single
 	// separators (".", "_", "__", or runs of "-") between them.
-	pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	domainPart    = regexp.MustCompile(`^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$`)
-	tagPattern    = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+	pathComponent = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`) })
+	domainPart    = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$`)
+	})
+	tagPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w][\w.-]{0,127}$`) })
 )
 
 // ParseReference reads a name the way `docker pull` does. The first
@@ -59,7 +64,7 @@ func ParseReference(s string) (Reference, error) {
 	// before it belongs to a registry port.
 	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
 		r.Tag, name = name[i+1:], name[:i]
-		if !tagPattern.MatchString(r.Tag) {
+		if !tagPattern().MatchString(r.Tag) {
 			return bad("a tag is letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'")
 		}
 	}
@@ -74,8 +79,8 @@ func ParseReference(s string) (Reference, error) {
 		if c == "" {
 			return bad("the name has an empty part")
 		}
-		if !pathComponent.MatchString(c) {
-			if strings.ToLower(c) == c || !pathComponent.MatchString(strings.ToLower(c)) {
+		if !pathComponent().MatchString(c) {
+			if strings.ToLower(c) == c || !pathComponent().MatchString(strings.ToLower(c)) {
 				return bad(fmt.Sprintf("%q is not a valid name component", c))
 			}
 			return bad("repository name must be lowercase")
@@ -124,7 +129,7 @@ func checkDomain(d string) error {
 		return nil
 	}
 	for _, p := range strings.Split(host, ".") {
-		if !domainPart.MatchString(p) {
+		if !domainPart().MatchString(p) {
 			return fmt.Errorf("%q is not a valid registry host", d)
 		}
 	}

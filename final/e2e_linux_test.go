@@ -501,6 +501,31 @@ func TestKillCLIDuringAttachedRun(t *testing.T) {
 	assert.Empty(t, strings.TrimSpace(b.ok("ps", "-aq")))
 }
 
+// berth run --rm in the foreground monitors its container itself: killing
+// that berth kills the container too (nothing would remove it otherwise),
+// and the next berth command reports it exited and cleans up after it.
+func TestKillCLIDuringForegroundRemoveRun(t *testing.T) {
+	b := newBerth(t)
+	cmd := b.cmd("run", "--rm", "--name", "tied", "busybox", "sh", "-c", "echo started; sleep 1000")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "started\n", line)
+	assert.Empty(t, b.shims(), "run --rm in the foreground needs no berth-shim")
+	killTree(cmd)
+	cmd.Wait()
+	waitFor(t, func() bool { return strings.Contains(b.ok("ps", "-a"), "Exited (137)") })
+	state := b.inspect("tied")["State"].(map[string]any)
+	assert.Contains(t, state["Error"], "monitor")
+	assert.Equal(t, "started\n", b.ok("logs", "tied"))
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	assert.NotContains(t, string(mounts), b.root, "the next berth command unmounts the dead container's rootfs")
+	b.ok("rm", "tied")
+}
+
 // Killing a container's monitor kills the container with it, and the next
 // berth command reports it exited and cleans up after it.
 func TestMonitorKilled(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -311,7 +312,7 @@ func parseEnvFile(r io.Reader, lookupEnv func(string) (string, bool)) ([]string,
 }
 
 // volumeName is what a named volume may be called (docker's local driver).
-var volumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var volumeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // parseVolumes reads -v flags: SRC:DST[:MODE] where SRC is a host path
 // (absolute, or relative starting with '.', made absolute here) for a bind
@@ -369,7 +370,7 @@ func parseVolumes(specs []string) (binds []string, anonymous map[string]struct{}
 				return nil, nil, err
 			}
 			src = abs
-		case !volumeName.MatchString(src):
+		case !volumeName().MatchString(src):
 			return nil, nil, fmt.Errorf("invalid volume specification: %q: %q includes invalid characters for a volume name, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; a host directory must be an absolute path", spec, src)
 		}
 		bind := src + ":" + dst

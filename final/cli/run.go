@@ -83,5 +83,10 @@ func (b *berthCLI) runContainer(ctx context.Context, req engine.CreateRequest, o
 		return nil
 	}
 	s := attachSpec{stdin: c.AttachStdin, tty: c.Tty, detachKeys: opts.detachKeys}
+	// run --rm in the foreground makes a container nothing outlives: berth
+	// monitors it itself, sparing the start of a monitor program (and
+	// the container dies if berth is killed). Not with -t or detach keys,
+	// which may leave the container running without berth.
+	s.here = req.HostConfig.AutoRemove && !c.Tty && opts.detachKeys == ""
 	return b.startAttached(ctx, e, resp.ID, s, opts.sigProxy)
 }

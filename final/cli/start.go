@@ -98,7 +98,7 @@ func (b *berthCLI) startAttached(ctx context.Context, e *engine.Engine, id strin
 	if sigProxy {
 		defer proxySignals(ctx, e, id)()
 	}
-	att, err := e.Start(ctx, id, engine.StartOptions{Attach: &opts})
+	att, err := e.Start(ctx, id, engine.StartOptions{Attach: &opts, InProcess: s.here})
 	if err != nil {
 		restore()
 		return engineFailure(err)

@@ -22,6 +22,9 @@ type attachSpec struct {
 	stdin      bool
 	tty        bool
 	detachKeys string
+	// here monitors the container from this berth process rather than a
+	// berth-shim (engine.StartOptions.InProcess).
+	here bool
 }
 
 // terminalFd is x's file descriptor if x is a terminal.

@@ -27,14 +27,14 @@ func (e *Engine) Create(ctx context.Context, req CreateRequest) (resp CreateResp
 		return resp, fmt.Errorf("%w: an image is needed", ErrInvalid)
 	}
 	name := strings.TrimPrefix(req.Name, "/")
-	if name != "" && !validName.MatchString(name) {
+	if name != "" && !validName().MatchString(name) {
 		return resp, fmt.Errorf("%w: invalid container name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", ErrInvalid, name)
 	}
 	img, err := e.images.Image(req.Config.Image)
 	if err != nil {
 		if errors.Is(err, image.ErrNotFound) || errors.Is(err, image.ErrInvalidReference) {
-			return resp, fmt.Errorf("%w: unable to find image %q locally: make it from a root filesystem tarball with `berth import ROOTFS.tar %s` (%v)",
-				ErrImageNotFound, req.Config.Image, req.Config.Image, err)
+			return resp, fmt.Errorf("%w: unable to find image %q locally: pull it with `berth pull %s`, or make it from a root filesystem tarball with `berth import ROOTFS.tar %s` (%v)",
+				ErrImageNotFound, req.Config.Image, req.Config.Image, req.Config.Image, err)
 		}
 		return resp, fmt.Errorf("engine: image %s: %w", req.Config.Image, err)
 	}
@@ -378,7 +378,7 @@ func parseBind(s string) (MountPoint, error) {
 	case filepath.IsAbs(m.Source):
 		m.Type, m.Source = "bind", filepath.Clean(m.Source)
 	default:
-		if !validName.MatchString(m.Source) {
+		if !validName().MatchString(m.Source) {
 			return m, fmt.Errorf("%w: -v %s: %q is neither an absolute host path nor a volume name", ErrInvalid, s, m.Source)
 		}
 		m.Type, m.Name, m.Driver, m.Propagation, m.Source = "volume", m.Source, "local", "", ""

@@ -37,6 +37,12 @@ type Options struct {
 // (docker run without -d, docker start -a).
 type StartOptions struct {
 	Attach *AttachOptions
+	// InProcess monitors the container from this process instead of a
+	// berth-shim of its own: no second program to start, but the
+	// container lives only as long as this process (it is killed if the
+	// process dies). It needs Attach, and suits a container that nothing
+	// outlives anyway: `berth run --rm` in the foreground, without -t.
+	InProcess bool
 }
 
 // Engine is one berth state directory and what it holds.

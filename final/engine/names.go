@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"sync"
 )
 
 // validName is Docker's rule for container names.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
 
 // A container created without --name gets two words, as Docker's do; these
 // lists are the harbour's.

@@ -195,7 +195,7 @@ func TestGenerateName(t *testing.T) {
 	for range 200 {
 		n := generateName(taken)
 		assert.False(t, taken[n], n)
-		assert.Regexp(t, validName, n)
+		assert.Regexp(t, validName(), n)
 		taken[n] = true
 	}
 }

@@ -29,69 +29,135 @@ type running struct {
 	netErr error
 }
 
-// setup prepares everything the container's init needs, and returns the
-// runtime spec and the standard streams to start it with. What it made is
+// setup prepares everything the container's init needs and spawns the
+// init, and returns the runtime spec to start it with. What it made is
 // undone by teardown, whether setup fails half-way or the container ends.
-func (s *shim) setup() (*specs.Spec, runtime.Stdio, error) {
-	e, c := s.e, s.c
+//
+// The init is spawned early, as soon as its standard streams exist (and,
+// on cgroup v2, the cgroup it is cloned into): the re-executed berth takes
+// longer to reach its main than everything else here takes, so the root
+// filesystem, the cgroups and the spec are made while it starts.
+func (s *shim) setup() (*specs.Spec, *runtime.Pending, error) {
+	c := s.c
 	s.rt = &running{}
-	var stdio runtime.Stdio
 	r, err := resources(c.HostConfig)
 	if err != nil {
-		return nil, stdio, err
+		return nil, nil, err
 	}
-	if s.rt.cg, err = cgroup.New(c.ID); err != nil {
-		return nil, stdio, fmt.Errorf("engine: cgroups: %w", err)
+	if s.rt.mode, err = network.ParseMode(c.HostConfig.NetworkMode); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if err := s.rt.cg.Create(); err != nil {
-		return nil, stdio, fmt.Errorf("engine: creating the container's cgroup: %w", err)
+	stdio, err := s.openStdio()
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := s.rt.cg.Apply(r); err != nil {
-		return nil, stdio, fmt.Errorf("engine: applying limits: %w", err)
+	layout, err := cgroup.DetectLayout()
+	if err == nil {
+		s.rt.cg, err = layout.Manager(c.ID)
 	}
-	paths := s.rt.cg.Paths()
-	s.rt.v2 = len(paths) == 1 && isCgroup2(paths[0])
-	s.st.CgroupDir = paths
+	if err != nil {
+		closeStdio(stdio)
+		return nil, nil, fmt.Errorf("engine: cgroups: %w", err)
+	}
+	s.rt.v2 = layout.Mode == "v2"
+	makeCgroup := func() error {
+		if err := s.rt.cg.Create(); err != nil {
+			return fmt.Errorf("engine: creating the container's cgroup: %w", err)
+		}
+		s.st.CgroupDir = s.rt.cg.Paths()
+		if err := s.rt.cg.Apply(r); err != nil {
+			return fmt.Errorf("engine: applying limits: %w", err)
+		}
+		return nil
+	}
+	// On v2 the init is cloned straight into its cgroup, which must exist
+	// first (one mkdir); on v1 it joins its six in prestart.
+	if s.rt.v2 {
+		if err := makeCgroup(); err != nil {
+			closeStdio(stdio)
+			return nil, nil, err
+		}
+	}
+	// The root filesystem too: a mount made after the init is cloned
+	// would not reach its mount namespace, unless the host's mounts are
+	// shared (systemd's are; not every host's).
+	if err := s.mountRootfs(); err != nil {
+		closeStdio(stdio)
+		return nil, nil, err
+	}
+	pending, err := runtime.Spawn(namespaces(s.rt.mode),
+		runtime.StartOptions{Stdio: stdio, CgroupDir: s.rt.cgroupV2Dir(), Prestart: s.prestart})
+	// The monitor's copies of the container's ends are no longer needed:
+	// the init holds its own, and their closing is how EOF arrives.
+	closeStdio(stdio)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec, err := s.prepare(makeCgroup)
+	if err != nil {
+		pending.Abort()
+		return nil, nil, err
+	}
+	return spec, pending, nil
+}
 
-	// The root filesystem: the image's layers under the container's own.
+// prepare does the rest of setup while the init starts: the cgroups on
+// v1, the /etc files, the spec and the bundle.
+func (s *shim) prepare(makeCgroup func() error) (*specs.Spec, error) {
+	e, c := s.e, s.c
+	if !s.rt.v2 {
+		if err := makeCgroup(); err != nil {
+			return nil, err
+		}
+	}
+	target := e.rootfs(c.ID)
+	if err := e.writeEtcFiles(c, s.rt.mode); err != nil {
+		return nil, err
+	}
+	spec, err := e.spec(c, target, s.rt.mode)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(e.bundle(c.ID), 0o755); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	// The bundle's config.json is what the runtime is told, for people to
+	// read (and for runc to run: it is a valid OCI bundle).
+	if err := writeFile(filepath.Join(e.bundle(c.ID), "config.json"), spec, false); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// mountRootfs mounts the container's root filesystem: the image's layers
+// under the container's own (chapter 04).
+func (s *shim) mountRootfs() error {
+	e, c := s.e, s.c
 	layers := make([]string, len(c.Layers))
 	for i, l := range c.Layers {
 		layers[i] = filepath.Join(e.images.Root(), "layers", l)
 	}
 	target := e.rootfs(c.ID)
 	if err := os.MkdirAll(target, 0o755); err != nil {
-		return nil, stdio, fmt.Errorf("engine: %w", err)
+		return fmt.Errorf("engine: %w", err)
 	}
-	snap := e.images.Snapshotter()
-	mounts, err := snap.Mounts(layers, e.layerCdir(c.ID), target)
+	mounts, err := e.images.Snapshotter().Mounts(layers, e.layerCdir(c.ID), target)
 	if err != nil {
-		return nil, stdio, fmt.Errorf("engine: %w", err)
+		return fmt.Errorf("engine: %w", err)
 	}
 	if err := unionfs.MountAll(mounts); err != nil {
-		return nil, stdio, fmt.Errorf("engine: mounting the root filesystem: %w", err)
+		return fmt.Errorf("engine: mounting the root filesystem: %w", err)
 	}
 	s.st.Rootfs = target
+	return nil
+}
 
-	if s.rt.mode, err = network.ParseMode(c.HostConfig.NetworkMode); err != nil {
-		return nil, stdio, fmt.Errorf("%w: %v", ErrInvalid, err)
+func closeStdio(stdio runtime.Stdio) {
+	for _, f := range []*os.File{stdio.Stdin, stdio.Stdout, stdio.Stderr} {
+		if f != nil {
+			f.Close()
+		}
 	}
-	if err := e.writeEtcFiles(c, s.rt.mode); err != nil {
-		return nil, stdio, err
-	}
-	spec, err := e.spec(c, target, s.rt.mode)
-	if err != nil {
-		return nil, stdio, err
-	}
-	if err := os.MkdirAll(e.bundle(c.ID), 0o755); err != nil {
-		return nil, stdio, fmt.Errorf("engine: %w", err)
-	}
-	// The bundle's config.json is what the runtime is told, for people to
-	// read (and for runc to run: it is a valid OCI bundle).
-	if err := writeFile(filepath.Join(e.bundle(c.ID), "config.json"), spec, false); err != nil {
-		return nil, stdio, err
-	}
-	stdio, err = s.openStdio()
-	return spec, stdio, err
 }
 
 // openStdio makes the container's standard streams: a pseudo-terminal

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/creack/pty"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"berth/final/runtime"
@@ -80,18 +79,34 @@ func runShim(root, execRoot, id string, attachMode bool) int {
 	debug.SetGCPercent(25)
 	ready := os.NewFile(readyFD, "ready")
 	unix.CloseOnExec(readyFD)
-	report := func(m readyMsg) {
-		b, _ := json.Marshal(m)
-		ready.Write(append(b, '\n'))
-	}
 	e, err := Open(Options{Root: root, ExecRoot: execRoot})
 	if err != nil {
-		report(readyMsg{Error: err.Error(), Code: 125})
+		report(ready, readyMsg{Error: err.Error(), Code: 125})
 		return 1
 	}
+	return e.monitor(id, attachMode, ready, func() {
+		// Setting up made garbage the monitor will never need again;
+		// give its pages back now rather than hold them for the
+		// container's life.
+		debug.FreeOSMemory()
+	})
+}
+
+func report(w io.Writer, m readyMsg) {
+	b, _ := json.Marshal(m)
+	w.Write(append(b, '\n'))
+}
+
+// monitor is a container's monitor: it sets the container up, starts it,
+// serves its socket, and records its end. It reports on ready as the
+// berth-shim process does on its ready pipe, and closes it once the
+// container runs (then calls started, if set). It returns when the
+// container has ended and, with --rm, been removed.
+func (e *Engine) monitor(id string, attachMode bool, ready io.WriteCloser, started func()) int {
 	c, err := e.load(id)
 	if err != nil {
-		report(readyMsg{Error: err.Error(), Code: 125})
+		report(ready, readyMsg{Error: err.Error(), Code: 125})
+		ready.Close()
 		return 1
 	}
 	s := &shim{e: e, c: c, clients: map[net.Conn]bool{}, attached: make(chan struct{})}
@@ -103,7 +118,8 @@ func runShim(root, execRoot, id string, attachMode bool) int {
 		s.st.State = State{Status: "created", ExitCode: code, Error: err.Error(), FinishedAt: time.Now().UTC()}
 		s.st.Monitor, s.st.Init, s.st.Network, s.st.CgroupDir, s.st.Rootfs = proc{}, proc{}, nil, nil, ""
 		e.saveStatus(id, s.st)
-		report(readyMsg{Error: err.Error(), Code: code})
+		report(ready, readyMsg{Error: err.Error(), Code: code})
+		ready.Close()
 		return 1
 	}
 
@@ -113,21 +129,24 @@ func runShim(root, execRoot, id string, attachMode bool) int {
 	}
 	defer os.RemoveAll(e.runDir(id))
 	go s.serve(ln)
-
-	spec, stdio, err := s.setup()
+	if attachMode {
+		// The client attaches while the container is set up; the
+		// command waits for it below.
+		report(ready, readyMsg{Listening: true})
+	}
+	spec, pending, err := s.setup()
 	if err != nil {
 		ln.Close()
 		return fail(err)
 	}
 	if attachMode {
-		report(readyMsg{Listening: true})
 		select {
 		case <-s.attached:
 		case <-time.After(30 * time.Second):
 			// Whoever asked for the attachment is gone: run detached.
 		}
 	}
-	p, err := s.startInit(spec, stdio)
+	p, err := pending.Start(spec)
 	if err != nil {
 		ln.Close()
 		return fail(err)
@@ -140,11 +159,11 @@ func runShim(root, execRoot, id string, attachMode bool) int {
 		ln.Close()
 		return fail(err)
 	}
-	report(readyMsg{Started: true, Pid: p.Pid})
+	report(ready, readyMsg{Started: true, Pid: p.Pid})
 	ready.Close()
-	// Setting up made garbage the monitor will never need again; give
-	// its pages back now rather than hold them for the container's life.
-	debug.FreeOSMemory()
+	if started != nil {
+		started()
+	}
 
 	es, werr := p.Wait()
 	if werr != nil {
@@ -168,21 +187,6 @@ func (s *shim) listen() (net.Listener, error) {
 		return nil, fmt.Errorf("engine: the monitor's socket: %w", err)
 	}
 	return ln, nil
-}
-
-// startInit starts the container's init with the runtime, its v1 cgroups
-// and its network cabled while it waits.
-func (s *shim) startInit(spec *specs.Spec, stdio runtime.Stdio) (*runtime.Process, error) {
-	opts := runtime.StartOptions{Stdio: stdio, CgroupDir: s.rt.cgroupV2Dir(), Prestart: s.prestart}
-	p, err := runtime.Start(spec, opts)
-	// The monitor's copies of the container's ends are no longer needed:
-	// the container holds its own, and their closing is how EOF arrives.
-	for _, f := range []*os.File{stdio.Stdin, stdio.Stdout, stdio.Stderr} {
-		if f != nil {
-			f.Close()
-		}
-	}
-	return p, err
 }
 
 // serve answers the socket's requests until the listener closes.

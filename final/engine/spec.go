@@ -40,16 +40,7 @@ func (e *Engine) spec(c *container, rootfs string, mode network.Mode) (*specs.Sp
 		}
 		s.Annotations["berth.init"] = "true"
 	}
-	if mode.Kind == "host" {
-		// --network host: no network namespace; the host's interfaces.
-		var ns []specs.LinuxNamespace
-		for _, n := range s.Linux.Namespaces {
-			if n.Type != specs.NetworkNamespace {
-				ns = append(ns, n)
-			}
-		}
-		s.Linux.Namespaces = ns
-	}
+	s.Linux.Namespaces = namespaces(mode)
 	// The files berth writes for it, then the volumes: Docker's order.
 	for _, f := range []string{"hostname", "hosts", "resolv.conf"} {
 		s.Mounts = append(s.Mounts, specs.Mount{
@@ -65,6 +56,20 @@ func (e *Engine) spec(c *container, rootfs string, mode network.Mode) (*specs.Sp
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: m.Destination, Type: "bind", Source: m.Source, Options: opts})
 	}
 	return s, nil
+}
+
+// namespaces are the namespaces a container's init is cloned into:
+// Docker's five (pid, mount, uts, ipc, network), less the network one with
+// --network host, where the container uses the host's interfaces.
+func namespaces(mode network.Mode) []specs.LinuxNamespace {
+	var ns []specs.LinuxNamespace
+	for _, n := range runtime.Default("/", nil).Linux.Namespaces {
+		if n.Type == specs.NetworkNamespace && mode.Kind == "host" {
+			continue
+		}
+		ns = append(ns, n)
+	}
+	return ns
 }
 
 // containerEnv is the command's environment, as Docker makes it: PATH if

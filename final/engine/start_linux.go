@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	goruntime "runtime"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -57,7 +58,13 @@ func (e *Engine) start(c *container, opts StartOptions) (_ *Attachment, retErr e
 	if st.Status == "removing" || st.Dead {
 		return nil, fmt.Errorf("%w: container %s is being removed", ErrConflict, c.Name)
 	}
-	ready, err := e.spawnShim(c, opts.Attach != nil)
+	var ready *os.File
+	var monitorDone chan struct{}
+	if opts.InProcess && opts.Attach != nil {
+		ready, monitorDone, err = e.monitorHere(c)
+	} else {
+		ready, err = e.spawnShim(c, opts.Attach != nil)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +81,7 @@ func (e *Engine) start(c *container, opts StartOptions) (_ *Attachment, retErr e
 		if att, err = e.attach(c, *opts.Attach); err != nil {
 			return nil, err
 		}
+		att.monitorDone = monitorDone
 		defer func() {
 			if retErr != nil {
 				att.close()
@@ -161,13 +169,41 @@ func (e *Engine) spawnShim(c *container, attach bool) (*os.File, error) {
 	return r, nil
 }
 
+// monitorHere runs the container's monitor in this process, on a thread
+// of its own (the init dies with the thread that started it), and returns
+// the read end of its reports and a channel closed when it is done.
+func (e *Engine) monitorHere(c *container) (*os.File, chan struct{}, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("engine: %w", err)
+	}
+	// The monitor gets an engine of its own: it runs beside the caller's.
+	m, err := Open(Options{Root: e.root, ExecRoot: e.execRoot})
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		goruntime.LockOSThread()
+		// Not unlocked: a thread that started a container's init must
+		// not be reused by other goroutines (nor end) while it runs,
+		// and this one ends with the goroutine once the container has.
+		m.monitor(c.ID, true, w, nil)
+	}()
+	return r, done, nil
+}
+
 // Attachment is a live attachment to a container's streams.
 type Attachment struct {
-	conn     *net.UnixConn
-	done     chan struct{}
-	code     int
-	err      error
-	detached atomic.Bool
+	conn        *net.UnixConn
+	monitorDone chan struct{} // closed when an in-process monitor is done
+	done        chan struct{}
+	code        int
+	err         error
+	detached    atomic.Bool
 }
 
 // Wait blocks until the attachment ends and returns the container's exit
@@ -178,6 +214,11 @@ type Attachment struct {
 // would look for it.
 func (a *Attachment) Wait() (int, error) {
 	<-a.done
+	if a.monitorDone != nil && !a.detached.Load() {
+		// The monitor runs in this process: let it finish (the
+		// container removed, its socket gone) before the caller exits.
+		<-a.monitorDone
+	}
 	return a.code, a.err
 }
 

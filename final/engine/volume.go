@@ -31,7 +31,7 @@ func (e *Engine) VolumeCreate(ctx context.Context, req VolumeCreateRequest) (Vol
 	if req.Name == "" {
 		req.Name = randomHex(32)
 	}
-	if !validName.MatchString(req.Name) || len(req.Name) < 2 {
+	if !validName().MatchString(req.Name) || len(req.Name) < 2 {
 		return Volume{}, fmt.Errorf("%w: volume name %q: use at least two of letters, digits, '_', '.' and '-', starting with a letter or digit", ErrInvalid, req.Name)
 	}
 	unlock, err := lockFile(filepath.Join(e.volumesDir(), ".lock"), lockEX)
@@ -57,7 +57,7 @@ func (e *Engine) VolumeCreate(ctx context.Context, req VolumeCreateRequest) (Vol
 func (e *Engine) volume(name string) (Volume, error) {
 	var v Volume
 	b, err := os.ReadFile(filepath.Join(e.volumeDir(name), "volume.json"))
-	if errors.Is(err, fs.ErrNotExist) || !validName.MatchString(name) {
+	if errors.Is(err, fs.ErrNotExist) || !validName().MatchString(name) {
 		return v, fmt.Errorf("%w: no such volume: %s", ErrNotFound, name)
 	} else if err != nil {
 		return v, fmt.Errorf("engine: reading volume %s: %w", name, err)

@@ -85,7 +85,11 @@ func Exec(pid int, proc *specs.Process, opts ExecOptions) (*Process, error) {
 		go func() { done <- startInNamespaces(cmd, joins) }()
 		return <-done
 	}
-	if err := startChild(cmd, config, extra, opts.Prestart, start); err != nil {
+	configW, reportR, err := startChild(cmd, extra, start)
+	if err != nil {
+		return nil, err
+	}
+	if err := finishChild(cmd, configW, reportR, config, opts.Prestart); err != nil {
 		return nil, err
 	}
 	return &Process{Pid: cmd.Process.Pid, cmd: cmd}, nil

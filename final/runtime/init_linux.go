@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unsafe"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,15 +70,26 @@ func (c *child) fail(step string, err error, code int) {
 	os.Exit(code)
 }
 
+// initConfig is what the parent sends a container's init: the plan it
+// made of the spec, not the spec itself. Decoding JSON into a type for the
+// first time builds a decoder for every type it holds, and the spec's tree
+// of types (for every OS and hypervisor) took the init milliseconds; the
+// plan is a list of one small type. The parent has checked the spec.
+type initConfig struct {
+	Plan     InitPlan
+	Terminal bool // the process has a terminal (the tiny init needs to know)
+}
+
 // runInit is a container's init: clone has put it in its new namespaces.
 // It follows the plan and becomes the command (or its tiny init).
 func runInit() {
-	var spec specs.Spec
-	c := newChild(&spec)
-	plan, err := Plan(&spec)
-	if err != nil {
-		c.fail("planning", err, ExitSetupFailed)
+	var cfg initConfig
+	c := newChild(&cfg)
+	plan := cfg.Plan
+	if len(plan.Steps) == 0 {
+		c.fail("reading the configuration from the parent", errors.New("the plan has no steps"), ExitSetupFailed)
 	}
+	credsOnAllThreads = plan.TinyInit
 	last := len(plan.Steps) - 1
 	for _, s := range plan.Steps[:last] {
 		if err := do(s); err != nil {
@@ -92,7 +102,7 @@ func runInit() {
 	// the one that execs (or stays, as the tiny init).
 	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 	if plan.TinyInit {
-		tinyInit(c, exe, spec.Process.Terminal)
+		tinyInit(c, exe, cfg.Terminal)
 	}
 	c.exec(exe)
 }

@@ -32,36 +32,49 @@ const (
 // (exit code 125, 126 or 127). The program must call Init first thing in
 // main. The init is killed with SIGKILL if the calling thread dies.
 func Start(spec *specs.Spec, opts StartOptions) (*Process, error) {
-	if spec != nil && spec.Root != nil && spec.Root.Path != "" && !filepath.IsAbs(spec.Root.Path) {
-		// runc resolves a relative root against the bundle, its working
-		// directory: so do we, on a copy.
-		abs, err := filepath.Abs(spec.Root.Path)
-		if err != nil {
-			return nil, setupError("resolving root.path", err)
-		}
-		cp := *spec
-		root := *spec.Root
-		root.Path = abs
-		cp.Root = &root
-		spec = &cp
-	}
-	plan, err := Plan(spec)
+	spec, plan, err := checkSpec(spec)
 	if err != nil {
-		return nil, setupError("checking the spec", err)
+		return nil, err
 	}
-	if fi, err := os.Stat(plan.Root); err != nil {
-		return nil, setupError("checking the root filesystem", err)
-	} else if !fi.IsDir() {
-		return nil, setupError("checking the root filesystem", fmt.Errorf("%s is not a directory", plan.Root))
-	}
-	config, err := json.Marshal(spec)
+	p, err := spawn(plan.CloneFlags, opts)
 	if err != nil {
-		return nil, setupError("encoding the spec", err)
+		return nil, err
 	}
+	return p.start(spec, plan)
+}
 
+// Spawn starts a container's init before its spec is known, in new
+// namespaces of the kinds given (those without a path: the ones clone
+// makes), and leaves it waiting for Pending.Start. A re-executed Go program
+// takes a while to reach main; spawning it first lets the caller prepare
+// the root filesystem, cgroups and spec meanwhile. The init is killed with
+// SIGKILL if the calling thread dies, or if Pending.Abort is called.
+func Spawn(namespaces []specs.LinuxNamespace, opts StartOptions) (*Pending, error) {
+	var flags uintptr
+	for _, ns := range namespaces {
+		if ns.Path == "" {
+			flags |= nsKind(ns.Type).flag
+		}
+	}
+	return spawn(flags, opts)
+}
+
+// Pending is an init started by Spawn, waiting for its spec.
+type Pending struct {
+	cmd      *exec.Cmd
+	flags    uintptr
+	prestart func(int) error
+	configW  *os.File // the init reads its spec from here
+	reportR  *os.File // and reports a failure here, or execve closes it
+}
+
+// Pid is the pending init's PID on the host.
+func (p *Pending) Pid() int { return p.cmd.Process.Pid }
+
+func spawn(flags uintptr, opts StartOptions) (*Pending, error) {
 	cmd := newChildCmd(initName, opts.Stdio)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: plan.CloneFlags,
+		Cloneflags: flags,
 		// If the thread that started the container dies, so does the
 		// container: nothing is left orphaned.
 		Pdeathsig: unix.SIGKILL,
@@ -75,12 +88,76 @@ func Start(spec *specs.Spec, opts StartOptions) (*Process, error) {
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = int(dir.Fd())
 	}
-	p := &Process{cmd: cmd}
-	if err := startChild(cmd, config, nil, opts.Prestart, func() error { return cmd.Start() }); err != nil {
+	p := &Pending{cmd: cmd, flags: flags, prestart: opts.Prestart}
+	var err error
+	if p.configW, p.reportR, err = startChild(cmd, nil, func() error { return cmd.Start() }); err != nil {
 		return nil, err
 	}
-	p.Pid = cmd.Process.Pid
 	return p, nil
+}
+
+// Start gives the pending init its spec: it runs the prestart hook, sends
+// the spec, and returns once the command has been execve'd, or with a
+// *StartError. The spec's new namespaces must be the ones it was spawned
+// with. On failure the init is killed and reaped.
+func (p *Pending) Start(spec *specs.Spec) (*Process, error) {
+	spec, plan, err := checkSpec(spec)
+	if err != nil {
+		p.Abort()
+		return nil, err
+	}
+	if plan.CloneFlags != p.flags {
+		p.Abort()
+		return nil, setupError("checking the spec", fmt.Errorf("its namespaces (%s) are not the ones the init was spawned in (%s)",
+			cloneFlagNames(plan.CloneFlags), cloneFlagNames(p.flags)))
+	}
+	return p.start(spec, plan)
+}
+
+// Abort kills and reaps a pending init that will not be started.
+func (p *Pending) Abort() {
+	p.configW.Close()
+	p.reportR.Close()
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+}
+
+func (p *Pending) start(spec *specs.Spec, plan InitPlan) (*Process, error) {
+	config, err := json.Marshal(initConfig{Plan: plan, Terminal: spec.Process.Terminal})
+	if err != nil {
+		p.Abort()
+		return nil, setupError("encoding the plan", err)
+	}
+	if err := finishChild(p.cmd, p.configW, p.reportR, config, p.prestart); err != nil {
+		return nil, err
+	}
+	return &Process{cmd: p.cmd, Pid: p.cmd.Process.Pid}, nil
+}
+
+// checkSpec resolves a relative root (as runc does, against the working
+// directory, on a copy), plans the spec and checks its root filesystem.
+func checkSpec(spec *specs.Spec) (*specs.Spec, InitPlan, error) {
+	if spec != nil && spec.Root != nil && spec.Root.Path != "" && !filepath.IsAbs(spec.Root.Path) {
+		abs, err := filepath.Abs(spec.Root.Path)
+		if err != nil {
+			return nil, InitPlan{}, setupError("resolving root.path", err)
+		}
+		cp := *spec
+		root := *spec.Root
+		root.Path = abs
+		cp.Root = &root
+		spec = &cp
+	}
+	plan, err := Plan(spec)
+	if err != nil {
+		return nil, plan, setupError("checking the spec", err)
+	}
+	if fi, err := os.Stat(plan.Root); err != nil {
+		return nil, plan, setupError("checking the root filesystem", err)
+	} else if !fi.IsDir() {
+		return nil, plan, setupError("checking the root filesystem", fmt.Errorf("%s is not a directory", plan.Root))
+	}
+	return spec, plan, nil
 }
 
 // newChildCmd prepares a re-execution of this program as name, with the
@@ -108,28 +185,38 @@ func newChildCmd(name string, stdio Stdio) *exec.Cmd {
 
 // startChild starts cmd (through start, which may run it on a special
 // thread) with the configuration pipe on fd 3, the report pipe on fd 4 and
-// extra files after them; calls prestart while the child waits for its
-// configuration; sends config; and waits until the child either reports a
-// failure or execs (EOF on the report pipe).
-func startChild(cmd *exec.Cmd, config []byte, extra []*os.File, prestart func(int) error, start func() error) (retErr error) {
+// extra files after them, and returns the parent's ends of both pipes. The
+// child waits for its configuration: see finishChild.
+func startChild(cmd *exec.Cmd, extra []*os.File, start func() error) (configW, reportR *os.File, retErr error) {
 	configR, configW, err := os.Pipe()
 	if err != nil {
-		return setupError("creating the config pipe", err)
+		return nil, nil, setupError("creating the config pipe", err)
 	}
-	defer configW.Close()
 	reportR, reportW, err := os.Pipe()
 	if err != nil {
 		configR.Close()
-		return setupError("creating the report pipe", err)
+		configW.Close()
+		return nil, nil, setupError("creating the report pipe", err)
 	}
-	defer reportR.Close()
 	cmd.ExtraFiles = append([]*os.File{configR, reportW}, extra...)
 	err = start()
 	configR.Close() // the child holds its own copies
 	reportW.Close()
 	if err != nil {
-		return setupError("re-executing this program", fmt.Errorf("%w (creating and entering namespaces needs root)", err))
+		configW.Close()
+		reportR.Close()
+		return nil, nil, setupError("re-executing this program", fmt.Errorf("%w (creating and entering namespaces needs root)", err))
 	}
+	return configW, reportR, nil
+}
+
+// finishChild calls prestart while the child started by startChild waits
+// for its configuration, sends config, and waits until the child either
+// reports a failure or execs (EOF on the report pipe). On failure the child
+// is killed and reaped.
+func finishChild(cmd *exec.Cmd, configW, reportR *os.File, config []byte, prestart func(int) error) (retErr error) {
+	defer configW.Close()
+	defer reportR.Close()
 	defer func() {
 		if retErr != nil {
 			cmd.Process.Kill()

@@ -15,6 +15,15 @@ import (
 )
 
 // do makes one step's system calls.
+// credsOnAllThreads says whether credential changes must reach every
+// thread of this process. syscall's credential calls change them all, by
+// stopping every thread in turn (slow: milliseconds); x/sys's change only
+// the calling thread. That is enough for a process that execs next, from
+// the thread that made the change: execve keeps that thread's credentials
+// and ends the others. The tiny init stays a Go program, with threads that
+// must not stay root: it sets this.
+var credsOnAllThreads bool
+
 func do(s Step) error {
 	target := s.Path
 	if s.Root != "" {
@@ -117,14 +126,20 @@ func do(s Step) error {
 		for i, g := range s.IDs {
 			gids[i] = int(g)
 		}
-		// syscall's credential calls change every thread of the process
-		// (x/sys's change only the calling one): the tiny init's other
-		// threads must not stay root.
-		return syscall.Setgroups(gids)
+		if credsOnAllThreads {
+			return syscall.Setgroups(gids)
+		}
+		return unix.Setgroups(gids)
 	case OpSetgid:
-		return syscall.Setgid(int(s.GID))
+		if credsOnAllThreads {
+			return syscall.Setgid(int(s.GID))
+		}
+		return unix.Setgid(int(s.GID))
 	case OpSetuid:
-		return syscall.Setuid(int(s.UID))
+		if credsOnAllThreads {
+			return syscall.Setuid(int(s.UID))
+		}
+		return unix.Setuid(int(s.UID))
 	case OpCapset:
 		return capset(s.Sets)
 	case OpAmbient:
