@@ -501,6 +501,16 @@ func TestKillCLIDuringAttachedRun(t *testing.T) {
 	assert.Empty(t, strings.TrimSpace(b.ok("ps", "-aq")))
 }
 
+// A container only created, never started, is removed without complaint:
+// there is no mount, cgroup or endpoint to undo.
+func TestCreateThenRemove(t *testing.T) {
+	b := newBerth(t)
+	b.ok("create", "--name", "idle", "busybox", "true")
+	b.ok("create", "--name", "idle-none", "--network", "none", "busybox", "true")
+	assert.Equal(t, "idle\nidle-none\n", b.ok("rm", "idle", "idle-none"))
+	assert.Empty(t, strings.TrimSpace(b.ok("ps", "-aq")))
+}
+
 // berth run --rm in the foreground monitors its container itself: killing
 // that berth kills the container too (nothing would remove it otherwise),
 // and the next berth command reports it exited and cleans up after it.

@@ -23,7 +23,7 @@ docs/NN-*.md, run "demo N", read the chapter's code, prove it with "check N".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newListCommand(), newDoctorCommand(), newDemoCommand(), newCheckCommand(), newResidueCommand())
+	root.AddCommand(newListCommand(), newDoctorCommand(), newDemoCommand(), newCheckCommand(), newResidueCommand(), newRootfsCommand())
 	return root
 }
 

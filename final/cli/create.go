@@ -28,7 +28,7 @@ func newCreateCommand(b *berthCLI) *cobra.Command {
 			if err != nil {
 				return failure(125, err)
 			}
-			resp, err := e.Create(cmd.Context(), req)
+			resp, err := b.createPulling(cmd.Context(), e, req)
 			if err != nil {
 				return failure(125, err)
 			}

@@ -62,7 +62,7 @@ func message(err error) string {
 		}
 	}
 	if errors.Is(err, engine.ErrImageNotFound) && !strings.Contains(msg, "berth import") {
-		msg += "\nMake an image from a root filesystem with `berth import ROOTFS.tar IMAGE` (`berth pull` is coming)."
+		msg += "\nPull the image with `berth pull IMAGE`, or make one from a root filesystem with `berth import ROOTFS.tar IMAGE`."
 	}
 	return msg
 }

@@ -112,6 +112,12 @@ It needs root for everything but --help and "berth version".`,
 		c.GroupID = "management"
 		root.AddCommand(c)
 	}
+	for _, c := range append(imageCommands(b), containerFSCommands(b)...) {
+		if c.GroupID == "" {
+			c.GroupID = "management"
+		}
+		root.AddCommand(c)
+	}
 	for _, c := range []*cobra.Command{newVersionCommand(b), newInfoCommand(b)} {
 		c.GroupID = "engine"
 		root.AddCommand(c)

@@ -120,7 +120,7 @@ func TestMessage(t *testing.T) {
 		{fmt.Errorf("%w: no such container: web", engine.ErrNotFound), "No such container: web"},
 		{fmt.Errorf("%w: the container name %q is already in use", engine.ErrConflict, "web"), `The container name "web" is already in use`},
 		{fmt.Errorf("%w: unable to find image %q locally (make it with `berth import`)", engine.ErrImageNotFound, "x"), "Unable to find image \"x\" locally (make it with `berth import`)"},
-		{engine.ErrImageNotFound, "image not found\nMake an image from a root filesystem with `berth import ROOTFS.tar IMAGE` (`berth pull` is coming)."},
+		{engine.ErrImageNotFound, "image not found\nPull the image with `berth pull IMAGE`, or make one from a root filesystem with `berth import ROOTFS.tar IMAGE`."},
 		{errors.New("not found: but not the engine's"), "not found: but not the engine's"},
 		{errors.New("engine: creating /x: permission denied"), "engine: creating /x: permission denied"},
 	}

@@ -68,7 +68,7 @@ func (b *berthCLI) runContainer(ctx context.Context, req engine.CreateRequest, o
 	if err != nil {
 		return failure(125, err)
 	}
-	resp, err := e.Create(ctx, req)
+	resp, err := b.createPulling(ctx, e, req)
 	if err != nil {
 		return failure(125, err)
 	}

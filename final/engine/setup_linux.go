@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -326,12 +328,15 @@ func (e *Engine) teardown(c *container) error {
 	var errs []string
 	if mode, err := network.ParseMode(c.HostConfig.NetworkMode); err == nil && mode.Kind == "bridge" {
 		if m, err := e.network(); err == nil {
-			if err := m.Detach(mode.Network, c.ID); err != nil {
+			// A network that does not exist (never made: the container
+			// was only created; or removed since) holds no endpoint.
+			if err := m.Detach(mode.Network, c.ID); err != nil && !errors.Is(err, network.ErrNoSuchNetwork) {
 				errs = append(errs, err.Error())
 			}
 		}
 	}
-	if err := unionfs.Unmount(e.rootfs(c.ID)); err != nil {
+	// A container never started has no rootfs directory to unmount.
+	if err := unionfs.Unmount(e.rootfs(c.ID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, err.Error())
 	}
 	if cg, err := cgroup.New(c.ID); err == nil {

@@ -88,6 +88,10 @@ func (e *Engine) Info(ctx context.Context) (Info, error) {
 // ImageImport makes an image of a root filesystem tarball, as docker
 // import does (chapter 06's Import), and returns its ID.
 func (e *Engine) ImageImport(ctx context.Context, r io.Reader, ref string, changes []string, message string) (string, error) {
+	// The name may move off an image a container stands on: pin those first.
+	if _, err := e.keepUsedImages(); err != nil {
+		return "", err
+	}
 	img, err := image.Import(r, e.images, image.ImportOptions{Ref: ref, Changes: changes, Message: message})
 	if err != nil {
 		return "", err
