@@ -2,6 +2,7 @@ package unionfs
 
 import (
 	"archive/tar"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -83,11 +84,27 @@ func (lw *layerWriter) file(abs, name string) error {
 			return err
 		}
 		defer f.Close()
-		if _, err := io.Copy(lw.tw, f); err != nil {
+		// Exactly the size the header announced: a file that a running
+		// container appends to while it is read (a commit without
+		// --pause) must not overrun its entry, nor a file it truncates
+		// leave it short. What was read is the file as of that moment.
+		n, err := io.CopyN(lw.tw, f, hdr.Size)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if _, err := io.CopyN(lw.tw, zeros{}, hdr.Size-n); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // marker writes an empty whiteout or opaque entry.

@@ -129,17 +129,15 @@ func (e *Engine) monitor(id string, attachMode bool, ready io.WriteCloser, start
 	}
 	defer os.RemoveAll(e.runDir(id))
 	go s.serve(ln)
-	if attachMode {
-		// The client attaches while the container is set up; the
-		// command waits for it below.
-		report(ready, readyMsg{Listening: true})
-	}
 	spec, pending, err := s.setup()
 	if err != nil {
 		ln.Close()
 		return fail(err)
 	}
 	if attachMode {
+		// Only now: an attachment needs the container's stdin, which
+		// setup made.
+		report(ready, readyMsg{Listening: true})
 		select {
 		case <-s.attached:
 		case <-time.After(30 * time.Second):
