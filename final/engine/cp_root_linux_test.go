@@ -432,6 +432,7 @@ func TestExtractOwnersAndDevices(t *testing.T) {
 }
 
 func TestGuardedRootRefusesKernelFilesystems(t *testing.T) {
+	testkit.RequireRoot(t) // unpacking writes owners and replaces entries
 	proc := openRoot(t, "/proc")
 	err := proc.Extract("/", bytes.NewReader(tarOf(t, tar.Header{Name: "x", Typeflag: tar.TypeReg})), ExtractOptions{})
 	assert.ErrorIs(t, err, ErrInvalid)
@@ -477,6 +478,7 @@ func TestArchiveReaderClosedEarlyStopsTheWriter(t *testing.T) {
 }
 
 func TestSubIsARootOfItsOwn(t *testing.T) {
+	testkit.RequireRoot(t) // the hostile tree is made and unpacked into as root
 	rootDir, outside := hostileTree(t)
 	host, err := HostRoot()
 	require.NoError(t, err)
