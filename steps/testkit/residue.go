@@ -329,6 +329,17 @@ var hostLock struct {
 	file  *os.File
 }
 
+// hostLockPath names the lock file; a test of the lock itself points it at a
+// private file so that other test binaries running beside it cannot take the
+// real lock between its steps.
+var hostLockPath = func() (string, error) {
+	dir, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "host.lock"), nil
+}
+
 // lockHost takes the machine-wide lock of privileged tests (an flock on a
 // file in the test kit's cache) and returns its release. Within one process
 // it nests, so a subtest may check residue inside a test that does.
@@ -336,11 +347,11 @@ func lockHost() (func(), error) {
 	hostLock.Lock()
 	defer hostLock.Unlock()
 	if hostLock.depth == 0 {
-		dir, err := CacheDir()
+		path, err := hostLockPath()
 		if err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(filepath.Join(dir, "host.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("opening the host lock: %w", err)
 		}

@@ -24,14 +24,19 @@ func TestCheckResidueCatchesALeftoverMount(t *testing.T) {
 }
 
 func TestHostLockExcludesOthersAndNests(t *testing.T) {
+	// A private lock file: the real one is shared with every test binary of
+	// the run, and one of them could take it the moment this test lets go.
+	path := filepath.Join(t.TempDir(), "host.lock")
+	real := hostLockPath
+	hostLockPath = func() (string, error) { return path, nil }
+	t.Cleanup(func() { hostLockPath = real })
+
 	unlock1, err := lockHost()
 	require.NoError(t, err)
 	unlock2, err := lockHost() // a subtest inside a checked test
 	require.NoError(t, err)
 
-	dir, err := CacheDir()
-	require.NoError(t, err)
-	other, err := os.Open(filepath.Join(dir, "host.lock"))
+	other, err := os.Open(path)
 	require.NoError(t, err)
 	defer other.Close()
 	// Another open file description stands for another test binary.
