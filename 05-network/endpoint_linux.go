@@ -158,7 +158,7 @@ func (m *Manager) cable(n Network, e *Endpoint, nsPath string) (retErr error) {
 		return fmt.Errorf("network: opening the container's network namespace %s: %w", nsPath, err)
 	}
 	defer ns.Close()
-	inside, err := netlink.NewHandleAt(ns)
+	inside, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("network: netlink in %s: %w", nsPath, err)
 	}

@@ -74,20 +74,22 @@ func (m *Manager) locked(fn func() error) error {
 }
 
 // handle opens a netlink socket in the namespace at path ("" for the
-// host's).
+// host's). Only the routing family: links, addresses and routes are all
+// this chapter asks of it, and each other family is one more socket (and,
+// inside a namespace, two more setns calls) for every handle.
 func (m *Manager) handle(path string) (*netlink.Handle, error) {
 	if path == "" {
 		path = m.opts.HostNS
 	}
 	if path == "" {
-		return netlink.NewHandle()
+		return netlink.NewHandle(unix.NETLINK_ROUTE)
 	}
 	ns, err := netns.GetFromPath(path)
 	if err != nil {
 		return nil, fmt.Errorf("network: opening network namespace %s: %w", path, err)
 	}
 	defer ns.Close()
-	return netlink.NewHandleAt(ns)
+	return netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 }
 
 func (m *Manager) networkFile(name string) string {
