@@ -248,3 +248,29 @@ func TestV2DestroyRemovesTheGroup(t *testing.T) {
 	sort.Strings(names)
 	assert.Equal(t, []string{"cgroup.controllers", "cgroup.procs", "cgroup.subtree_control"}, names)
 }
+
+// Another container's teardown removes the shared parent the moment after
+// this Create made it: the group's own mkdir fails with ENOENT, and Create
+// tries again rather than fail the container.
+func TestV1CreateSurvivesTheParentVanishing(t *testing.T) {
+	mounts := fakeV1(t, false)
+	m, err := NewV1(mounts, "web")
+	require.NoError(t, err)
+	kernel := mkdir
+	vanished := false
+	mkdir = func(dir string, perm os.FileMode) error {
+		if err := kernel(dir, perm); err != nil {
+			return err
+		}
+		if !vanished && filepath.Base(dir) == Parent {
+			vanished = true
+			return removeDir(dir) // as a teardown's rmdir would, between our two mkdirs
+		}
+		return nil
+	}
+	require.NoError(t, m.Create())
+	assert.True(t, vanished, "the race was staged")
+	for _, d := range m.Paths() {
+		assert.DirExists(t, d)
+	}
+}

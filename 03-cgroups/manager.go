@@ -3,6 +3,7 @@ package cgroup
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,6 +62,23 @@ func checkName(name string) error {
 // mkdir makes a cgroup directory; the kernel fills it with control files.
 // The fake-cgroupfs tests replace it with one that does the kernel's part.
 var mkdir = os.Mkdir
+
+// retryVanished runs create until it does not fail for a missing
+// directory, a few times at most. Every group's parent (Parent) is shared
+// and removed by whichever teardown leaves it empty, so another
+// container's teardown can remove it between our mkdir of the parent and
+// of the group (ENOENT). Once the group exists the parent cannot go
+// (rmdir refuses a cgroup with children), so another try settles it.
+// create undoes its own partial work when it fails.
+func retryVanished(create func() error) error {
+	var err error
+	for range 5 {
+		if err = create(); !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return err
+}
 
 // removeDir removes an empty cgroup directory. A cgroup directory holds the
 // kernel's files and is removed with rmdir, never recursively; the

@@ -50,7 +50,10 @@ func (m *v1) Paths() []string {
 	return out
 }
 
-func (m *v1) Create() (retErr error) {
+// Create makes the group in every hierarchy (see retryVanished).
+func (m *v1) Create() error { return retryVanished(m.create) }
+
+func (m *v1) create() (retErr error) {
 	var made []string
 	defer func() {
 		if retErr != nil {

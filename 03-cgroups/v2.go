@@ -36,8 +36,10 @@ var wanted = []string{"cpuset", "cpu", "memory", "pids"}
 
 // Create enables the controllers in every ancestor's cgroup.subtree_control
 // (a controller reaches a group only if its parent hands it down), then
-// makes the group.
-func (m *v2) Create() error {
+// makes the group (see retryVanished).
+func (m *v2) Create() error { return retryVanished(m.create) }
+
+func (m *v2) create() error {
 	parent := filepath.Join(m.root, Parent)
 	if err := enable(m.root); err != nil {
 		return err

@@ -235,8 +235,14 @@ func TestDemo7RunsWithoutATerminal(t *testing.T) {
 	assert.Regexp(t, `\{"log":"serving /www on port 80\\n","stream":"stdout","time":"`, s, "the json-file log")
 	assert.Contains(t, s, "berth-shim ")
 	assert.Contains(t, s, "shim.sock")
+	assert.Regexp(t, `monitor-[0-9a-f]{8}\.sock\n`, s, "the shared monitor's socket")
+	if m := regexp.MustCompile(`\|\s+(\d+)\s+\d+\s+\d+\s+\d+ berth-shim /`).FindStringSubmatch(s); assert.NotNil(t, m, "the monitor in ps") {
+		children := regexp.MustCompile(`\|\s+\d+\s+`+m[1]+`\s+\d+\s+\d+ (httpd|sleep) `).FindAllStringSubmatch(s, -1)
+		assert.Len(t, children, 2, "one monitor is the parent of web's and sleeper's inits")
+	}
 	assert.Contains(t, s, "Exited (137)")
 	assert.Regexp(t, `monitors \(berth-shim ROOT\):\s+0\n`, s)
+	assert.Regexp(t, `monitor sockets, locks \(ROOT/run/monitor-\*\):\s+0\n`, s)
 	assert.Regexp(t, `mounts under ROOT:\s+0\n`, s)
 	assert.Regexp(t, `cgroup \S+/[0-9a-f]{12}… \(\d hierarch(y|ies)\):\s+gone\n`, s)
 	assert.NotContains(t, s, "still there")

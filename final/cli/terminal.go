@@ -22,8 +22,8 @@ type attachSpec struct {
 	stdin      bool
 	tty        bool
 	detachKeys string
-	// here monitors the container from this berth process rather than a
-	// berth-shim (engine.StartOptions.InProcess).
+	// here monitors the container from this berth process rather than
+	// the shared berth-shim (engine.StartOptions.InProcess).
 	here bool
 }
 

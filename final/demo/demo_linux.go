@@ -78,8 +78,8 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 
 	// 1. Install.
 	if err := n.Beat(ctx, "One binary, one state directory",
-		"berth is one static Go binary: the CLI, the engine library, the per-container monitor",
-		"(berth-shim) and the runtime's init are all in it. Every command below runs for real as",
+		"berth is one static Go binary: the CLI, the engine library, the monitor of a root's",
+		"containers (berth-shim) and the runtime's init are all in it. Every command below runs as",
 		"`nsenter --net=NS berth --root ROOT ...`: a network namespace plays the host, and ROOT",
 		"replaces /var/lib/berth, so nothing here touches your machine's network or containers."); err != nil {
 		return err
@@ -105,11 +105,12 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 
 	// 2. run.
 	if err := n.Beat(ctx, "berth run: every chapter in one command",
-		"Create records the container (config.json) and prepares its writable layer; start spawns",
-		"its monitor, which makes a cgroup (ch. 03), mounts the overlay (ch. 04), clones the init",
-		"into new namespaces (ch. 02), cables it (ch. 05), pivots into the image's files (ch. 01) and",
-		"execs echo. The CLI stays attached, prints the output and exits with the container's code;",
-		"--rm removes the container once it has exited."); err != nil {
+		"Create records the container (config.json) and prepares its writable layer; start runs its",
+		"monitor (for --rm in the foreground, in the CLI itself), which makes a cgroup (ch. 03),",
+		"mounts the overlay (ch. 04), clones the init into new namespaces (ch. 02), cables it",
+		"(ch. 05), pivots into the image's files (ch. 01) and execs echo. The CLI stays attached,",
+		"prints the output and exits with the container's code; --rm removes the container once it",
+		"has exited."); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -212,23 +213,35 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 	// 7. The monitor.
 	if err := n.Beat(ctx, "The monitor: berth-shim",
 		"The berth command that ran -d exited long ago. The container's monitor is a re-executed",
-		"berth in a session of its own: the init's parent, it holds the pipes of the container's",
-		"stdout and stderr, writes the log, answers attach and wait on a UNIX socket under ROOT/run,",
-		"and will record the exit status. Its init dies with it (PR_SET_PDEATHSIG)."); err != nil {
+		"berth in a session of its own, one for every container this binary starts under ROOT: the",
+		"inits' parent, it holds the pipes of each container's stdout and stderr, writes the logs,",
+		"answers attach and wait on a UNIX socket per container under ROOT/run, and will record each",
+		"exit status. A berth hands it a container over ROOT/run/monitor-KEY.sock, or starts it.",
+		"Every init dies with it (PR_SET_PDEATHSIG): a crash of the monitor ends them all."); err != nil {
+		return err
+	}
+	if _, err := l.show(ctx, "", nil, "run", "-d", "--name", "sleeper", "busybox", "sleep", "1000"); err != nil {
 		return err
 	}
 	shims := l.shims()
 	if len(shims) != 1 {
 		return fmt.Errorf("want one berth-shim for %s, found %v", root, shims)
 	}
-	pid, err := l.berth(ctx, nil, "inspect", "-f", "{{.State.Pid}}", "web")
-	if err != nil {
+	pids := []string{strconv.Itoa(shims[0])}
+	for _, name := range []string{"web", "sleeper"} {
+		pid, err := l.berth(ctx, nil, "inspect", "-f", "{{.State.Pid}}", name)
+		if err != nil {
+			return err
+		}
+		pids = append(pids, strings.TrimSpace(pid))
+	}
+	if err := l.hostSh(ctx, "ps -o pid,ppid,sid,rss,args -p "+strings.Join(pids, ","), id); err != nil {
 		return err
 	}
-	if err := l.hostSh(ctx, fmt.Sprintf("ps -o pid,ppid,sid,rss,args -p %d,%s", shims[0], strings.TrimSpace(pid)), id); err != nil {
+	if err := l.hostSh(ctx, "ls -l run run/$(echo $ID | cut -c1-12)", id); err != nil {
 		return err
 	}
-	if err := l.hostSh(ctx, "ls -l run/$(echo $ID | cut -c1-12)", id); err != nil {
+	if _, err := l.show(ctx, "", nil, "rm", "-f", "sleeper"); err != nil {
 		return err
 	}
 
@@ -237,7 +250,8 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 		"stop sends SIGTERM through a pidfd and waits. httpd is PID 1 of its namespace and has no",
 		"handler for SIGTERM, so the kernel drops it (chapter 02): after the timeout (-t 2 here,",
 		"10 s by default) comes SIGKILL, hence Exited (137). The monitor records it, unmounts the",
-		"overlay, detaches the network, removes the cgroup and exits; rm deletes the directory."); err != nil {
+		"overlay, detaches the network, removes the cgroup and, with no container left to watch,",
+		"removes its socket and exits; rm deletes the directory."); err != nil {
 		return err
 	}
 	var cgroupDirs []string
@@ -453,6 +467,11 @@ func (l *lab) nothingLeft(id string, cgroupDirs []string) error {
 	row("monitors (berth-shim ROOT):", len(shims))
 	if len(shims) > 0 {
 		problems = append(problems, fmt.Sprintf("monitors %v", shims))
+	}
+	socks, _ := filepath.Glob(filepath.Join(l.root, "run", "monitor-*"))
+	row("monitor sockets, locks (ROOT/run/monitor-*):", len(socks))
+	if len(socks) > 0 {
+		problems = append(problems, "monitor files: "+strings.Join(socks, ", "))
 	}
 	mounted := l.mounts()
 	row("mounts under ROOT:", len(mounted))

@@ -18,12 +18,13 @@
 //
 // A container lives in a directory a student can read: config.json (what
 // was asked for), state.json (what is happening), its json-file log, and
-// the OCI bundle handed to the runtime. Each started container has its own
-// monitor, a small re-executed copy of berth (the shim, as containerd calls
-// its own): it holds the container's standard streams, writes the log,
-// answers attach and wait requests on a UNIX socket, and records the exit
-// status. So a detached container outlives the berth command that started
-// it, and any later berth process can find it.
+// the OCI bundle handed to the runtime. Every started container is
+// watched by a monitor, a re-executed copy of berth (the shim, as
+// containerd calls its own), one process shared by all the containers of
+// a root: for each it holds the standard streams, writes the log, answers
+// attach and wait requests on the container's UNIX socket, and records the
+// exit status. So a detached container outlives the berth command that
+// started it, and any later berth process can find it.
 //
 // Everything here needs root.
 package engine

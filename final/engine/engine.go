@@ -37,8 +37,9 @@ type Options struct {
 // (docker run without -d, docker start -a).
 type StartOptions struct {
 	Attach *AttachOptions
-	// InProcess monitors the container from this process instead of a
-	// berth-shim of its own: no second program to start, but the
+	// InProcess monitors the container from this process instead of
+	// handing it to the root's shared berth-shim: no monitor program to
+	// start (or reach), but the
 	// container lives only as long as this process (it is killed if the
 	// process dies). It needs Attach, and suits a container that nothing
 	// outlives anyway: `berth run --rm` in the foreground, without -t.

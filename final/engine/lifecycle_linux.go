@@ -42,7 +42,7 @@ func (e *Engine) statusLocked(c *container) (status, error) {
 		unix.Kill(st.Init.Pid, unix.SIGKILL)
 	}
 	terr := e.teardown(c)
-	msg := fmt.Sprintf("the container's monitor (pid %d: a berth-shim, or the berth that ran it in the foreground with --rm) died; the container was killed with it", st.Monitor.Pid)
+	msg := fmt.Sprintf("the container's monitor (pid %d: a berth-shim, shared by the containers this berth binary started in this root, or the berth that ran it in the foreground with --rm) died; the container was killed with it", st.Monitor.Pid)
 	if terr != nil {
 		msg += "; " + terr.Error()
 	}

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	goruntime "runtime"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -21,22 +19,24 @@ import (
 // shimName is argv[0] of a monitor: Shim recognises it.
 const shimName = "berth-shim"
 
-// Shim turns this process into a container's monitor when Start
-// re-executed it as one; otherwise it returns at once. Call it first thing
-// in main, after runtime.Init. As a monitor it never returns.
+// Shim turns this process into the shared monitor of an engine root
+// (argv: berth-shim ROOT EXECROOT) when Start re-executed it as one;
+// otherwise it returns at once. Call it first thing in main, after
+// runtime.Init. As a monitor it never returns.
 func Shim() {
-	if len(os.Args) != 5 || os.Args[0] != shimName {
+	if len(os.Args) != 3 || os.Args[0] != shimName {
 		return
 	}
-	os.Exit(runShim(os.Args[1], os.Args[2], os.Args[3], os.Args[4] == "attach"))
+	os.Exit(runMonitor(os.Args[1], os.Args[2]))
 }
 
-// readyFD is the pipe the monitor reports on to the berth process that
-// started it: "listening" (when it waits for an attachment), then
-// "started" or the error that stopped the start.
+// readyFD is the pipe a starting monitor reports on to the berth process
+// that started it: that it listens (monitorHello).
 const readyFD = 3
 
-// readyMsg is one line on the ready pipe.
+// readyMsg is one line of a monitor's reports on a container it was
+// handed: "listening" (when it waits for an attachment), then "started"
+// or the error that stopped the start.
 type readyMsg struct {
 	Listening bool   `json:",omitempty"`
 	Started   bool   `json:",omitempty"`
@@ -70,38 +70,17 @@ type waiter struct {
 	cond WaitCondition
 }
 
-func runShim(root, execRoot, id string, attachMode bool) int {
-	// The container's init dies with the thread that started it
-	// (PR_SET_PDEATHSIG): this goroutine keeps that thread to itself
-	// for the monitor's whole life.
-	goruntime.LockOSThread()
-	// A monitor lives as long as its container: keep its heap small.
-	debug.SetGCPercent(25)
-	ready := os.NewFile(readyFD, "ready")
-	unix.CloseOnExec(readyFD)
-	e, err := Open(Options{Root: root, ExecRoot: execRoot})
-	if err != nil {
-		report(ready, readyMsg{Error: err.Error(), Code: 125})
-		return 1
-	}
-	return e.monitor(id, attachMode, ready, func() {
-		// Setting up made garbage the monitor will never need again;
-		// give its pages back now rather than hold them for the
-		// container's life.
-		debug.FreeOSMemory()
-	})
-}
-
 func report(w io.Writer, m readyMsg) {
 	b, _ := json.Marshal(m)
 	w.Write(append(b, '\n'))
 }
 
 // monitor is a container's monitor: it sets the container up, starts it,
-// serves its socket, and records its end. It reports on ready as the
-// berth-shim process does on its ready pipe, and closes it once the
-// container runs (then calls started, if set). It returns when the
-// container has ended and, with --rm, been removed.
+// serves its socket, and records its end. It reports on ready (the
+// connection that handed the container to the shared monitor, or
+// monitorHere's pipe) and closes it once the container runs (then calls
+// started, if set). It returns when the container has ended and, with
+// --rm, been removed. It must run on a locked thread.
 func (e *Engine) monitor(id string, attachMode bool, ready io.WriteCloser, started func()) int {
 	c, err := e.load(id)
 	if err != nil {

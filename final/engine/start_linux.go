@@ -9,19 +9,17 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	goruntime "runtime"
 	"sync/atomic"
-
-	"golang.org/x/sys/unix"
 
 	"berth/final/runtime"
 )
 
-// Start starts a created or stopped container: it starts the container's
-// monitor, which sets up the container and starts its command, and
-// returns once the command runs. With opts.Attach the streams are attached
-// before the command starts, and the returned Attachment carries them.
+// Start starts a created or stopped container: it hands it to the
+// shared monitor of the engine's root (starting one if none runs), which
+// sets up the container and starts its command, and returns once the
+// command runs. With opts.Attach the streams are attached before the
+// command starts, and the returned Attachment carries them.
 // Starting a running container does nothing (or attaches to it).
 func (e *Engine) Start(ctx context.Context, ref string, opts StartOptions) (*Attachment, error) {
 	c, err := e.find(ref)
@@ -58,12 +56,12 @@ func (e *Engine) start(c *container, opts StartOptions) (_ *Attachment, retErr e
 	if st.Status == "removing" || st.Dead {
 		return nil, fmt.Errorf("%w: container %s is being removed", ErrConflict, c.Name)
 	}
-	var ready *os.File
+	var ready io.ReadCloser
 	var monitorDone chan struct{}
 	if opts.InProcess && opts.Attach != nil {
 		ready, monitorDone, err = e.monitorHere(c)
 	} else {
-		ready, err = e.spawnShim(c, opts.Attach != nil)
+		ready, err = e.handOver(c, opts.Attach != nil)
 	}
 	if err != nil {
 		return nil, err
@@ -136,37 +134,6 @@ func ExitCode(err error) int {
 		return re.ExitCode
 	}
 	return 125
-}
-
-// spawnShim starts the container's monitor: this program re-executed
-// under another name, in a session of its own so that it outlives the
-// berth command that started it (and the terminal's hangup), with nothing
-// of ours but the ready pipe.
-func (e *Engine) spawnShim(c *container, attach bool) (*os.File, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
-	}
-	defer w.Close()
-	mode := "detached"
-	if attach {
-		mode = "attach"
-	}
-	cmd := exec.Command("/proc/self/exe", e.root, e.execRoot, c.ID, mode)
-	cmd.Args[0] = shimName
-	// The monitor is a Go program that lives as long as its container:
-	// one thread for Go code is plenty, and keeps its memory small.
-	cmd.Env = []string{"GOMAXPROCS=1", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	cmd.ExtraFiles = []*os.File{w} // fd 3
-	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		r.Close()
-		return nil, fmt.Errorf("engine: starting the monitor: %w", err)
-	}
-	// Reap it when it ends, should this process still be there (a
-	// daemon); a CLI that exits first hands it to init.
-	go cmd.Wait()
-	return r, nil
 }
 
 // monitorHere runs the container's monitor in this process, on a thread
