@@ -16,7 +16,7 @@ import (
 	"berth/steps/testkit"
 )
 
-// The shared monitor: one berth-shim per engine root and berth binary
+// The shared monitor: one berth-shim per engine root, berth binary and namespaces
 // monitors every container started detached or attached.
 
 // privateBerth is newBerth running a copy of berth of its own: the shared

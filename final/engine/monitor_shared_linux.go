@@ -1,9 +1,9 @@
 package engine
 
-// The shared monitor: one berth-shim process per engine root and berth
-// binary monitors every container handed to it, each on a goroutine
-// locked to a thread of its own, as containerd groups the containers of
-// a pod under one shim. A Go program built from this binary costs about
+// The shared monitor: one berth-shim process per engine root, berth
+// binary and namespaces monitors every container handed to it, each on
+// a goroutine locked to a thread of its own, as containerd groups the
+// containers of a pod under one shim. A Go program built from this binary costs about
 // 2.4 MB of anonymous memory however little it does; one per container
 // was most of a container's cost to the host, one for all of them is
 // paid once.
