@@ -7,12 +7,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	namespaces "berth/02-namespaces"
 	network "berth/05-network"
@@ -194,6 +196,30 @@ func TestTeardownLeavesNothing(t *testing.T) {
 	left, err := l.m.List()
 	require.NoError(t, err)
 	assert.Empty(t, left)
+}
+
+// Release leaves the veth pair of an exited container to the kernel,
+// which deletes it with the container's dying network namespace, and
+// frees everything else: the address, the port rules and the record.
+func TestReleaseLeavesThePairToTheKernel(t *testing.T) {
+	l := newLab(t)
+	l.createNetwork("rel", "")
+	a := l.start("rel", "a", []network.PortMapping{{HostPort: 8082, ContainerPort: 80, Proto: "tcp"}}, "sleep", "60")
+	require.Contains(t, linksIn(t, l.host), a.ep.HostVeth)
+	require.NoError(t, a.Signal(unix.SIGKILL))
+	a.Wait() // killed: the namespace's last process is gone
+
+	require.NoError(t, l.m.Release("rel", "a"))
+	eps, err := l.m.Endpoints("rel")
+	require.NoError(t, err)
+	assert.Empty(t, eps, "the record is gone")
+	owners, err := l.m.Allocations("rel")
+	require.NoError(t, err)
+	assert.Empty(t, owners, "the address is free")
+	assert.NotContains(t, iptablesIn(t, l.host, "nat"), "8082", "the port's rules are gone")
+	assert.Eventually(t, func() bool { return !slices.Contains(linksIn(t, l.host), a.ep.HostVeth) },
+		10*time.Second, 20*time.Millisecond, "the kernel deletes %s with the namespace", a.ep.HostVeth)
+	require.NoError(t, l.m.Release("rel", "a"), "releasing twice is harmless")
 }
 
 func TestFailuresLeaveNothingHalfMade(t *testing.T) {

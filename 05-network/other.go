@@ -40,6 +40,7 @@ func (*Manager) List() ([]Network, error)                          { return nil,
 func (*Manager) Remove(string) error                               { return ErrNotSupported }
 func (*Manager) Attach(string, EndpointConfig) (Endpoint, error)   { return Endpoint{}, ErrNotSupported }
 func (*Manager) Detach(string, string) error                       { return ErrNotSupported }
+func (*Manager) Release(string, string) error                      { return ErrNotSupported }
 func (*Manager) Endpoints(string) ([]Endpoint, error)              { return nil, ErrNotSupported }
 func (*Manager) Loopback(string) error                             { return ErrNotSupported }
 func (*Manager) Prune(func(string) bool) error                     { return ErrNotSupported }

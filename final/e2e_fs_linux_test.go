@@ -141,8 +141,11 @@ func TestFSCommitWalkthrough(t *testing.T) {
 
 func TestFSCommitRunningContainer(t *testing.T) {
 	b := newBerth(t)
+	// The counter is replaced by rename: `echo $i > /counter` alone
+	// truncates before it writes, and a freeze between the two is a
+	// whole (empty) file, not a half-written one.
 	b.ok("run", "-d", "--name", "live", "busybox", "sh", "-c",
-		"echo ready > /state; i=0; while true; do i=$((i+1)); echo $i > /counter; sleep 0.01; done")
+		"echo ready > /state; i=0; while true; do i=$((i+1)); echo $i > /counter.new; mv /counter.new /counter; sleep 0.01; done")
 	waitFor(t, func() bool { _, _, code := b.run("exec", "live", "test", "-e", "/counter"); return code == 0 })
 	id := b.inspect("live")["Id"].(string)
 

@@ -41,7 +41,7 @@ func (e *Engine) statusLocked(c *container) (status, error) {
 	if st.Init.alive() {
 		unix.Kill(st.Init.Pid, unix.SIGKILL)
 	}
-	terr := e.teardown(c)
+	terr := e.teardown(c, false)
 	msg := fmt.Sprintf("the container's monitor (pid %d: a berth-shim, shared by the containers this berth binary started in this root, or the berth that ran it in the foreground with --rm) died; the container was killed with it", st.Monitor.Pid)
 	if terr != nil {
 		msg += "; " + terr.Error()
@@ -279,7 +279,7 @@ func (e *Engine) Remove(ctx context.Context, ref string, opts RemoveOptions) err
 		return fmt.Errorf("%w: container %s was started again while being removed", ErrConflict, c.Name)
 	}
 	// Whatever a crashed start may have left.
-	if err := e.teardown(c); err != nil {
+	if err := e.teardown(c, false); err != nil {
 		return err
 	}
 	// Rename first: a half-removed container never shows in ps.

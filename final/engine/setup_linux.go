@@ -322,15 +322,23 @@ func (r *running) oomKilled() bool {
 // teardown undoes a start, in reverse order: network, root filesystem,
 // cgroup. It is also how another berth process cleans up after a monitor
 // that died, so every step is harmless when there is nothing to undo.
-func (s *shim) teardown() { s.e.teardown(s.c) }
+func (s *shim) teardown() { s.e.teardown(s.c, false) }
 
-func (e *Engine) teardown(c *container) error {
+// teardown undoes what a start set up. exited says the container's init
+// has been waited for: every process of its PID namespace is gone, its
+// network namespace is being dismantled, and the kernel deletes its veth
+// pair with it (network.Manager.Release).
+func (e *Engine) teardown(c *container, exited bool) error {
 	var errs []string
 	if mode, err := network.ParseMode(c.HostConfig.NetworkMode); err == nil && mode.Kind == "bridge" {
 		if m, err := e.network(); err == nil {
+			detach := m.Detach
+			if exited {
+				detach = m.Release
+			}
 			// A network that does not exist (never made: the container
 			// was only created; or removed since) holds no endpoint.
-			if err := m.Detach(mode.Network, c.ID); err != nil && !errors.Is(err, network.ErrNoSuchNetwork) {
+			if err := detach(mode.Network, c.ID); err != nil && !errors.Is(err, network.ErrNoSuchNetwork) {
 				errs = append(errs, err.Error())
 			}
 		}

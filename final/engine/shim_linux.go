@@ -286,7 +286,7 @@ func (s *shim) finish(es runtime.ExitStatus) {
 	}
 	oom := s.rt.oomKilled()
 	unlock, lerr := s.e.lockContainer(s.c.ID)
-	s.teardown()
+	s.e.teardown(s.c, true)
 	s.st.State = State{Status: "exited", ExitCode: es.Code, OOMKilled: oom && es.Code == 137,
 		StartedAt: s.st.StartedAt, FinishedAt: time.Now().UTC()}
 	s.st.Monitor, s.st.Init, s.st.Network, s.st.CgroupDir, s.st.Rootfs = proc{}, proc{}, nil, nil, ""
