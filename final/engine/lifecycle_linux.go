@@ -229,6 +229,12 @@ func (e *Engine) Restart(ctx context.Context, ref string, timeout *int) error {
 // RemoveVolumes its anonymous volumes. A running container is refused
 // unless Force, which kills it first.
 func (e *Engine) Remove(ctx context.Context, ref string, opts RemoveOptions) error {
+	return e.remove(ref, opts, false)
+}
+
+// remove is Remove; tornDown says the caller, the container's monitor
+// with --rm, has just undone its start, so nothing is left to undo.
+func (e *Engine) remove(ref string, opts RemoveOptions, tornDown bool) error {
 	c, err := e.find(ref)
 	if err != nil {
 		return err
@@ -279,8 +285,10 @@ func (e *Engine) Remove(ctx context.Context, ref string, opts RemoveOptions) err
 		return fmt.Errorf("%w: container %s was started again while being removed", ErrConflict, c.Name)
 	}
 	// Whatever a crashed start may have left.
-	if err := e.teardown(c, false); err != nil {
-		return err
+	if !tornDown {
+		if err := e.teardown(c, false); err != nil {
+			return err
+		}
 	}
 	// Rename first: a half-removed container never shows in ps.
 	gone := e.dir(c.ID) + ".removing"

@@ -286,7 +286,7 @@ func (s *shim) finish(es runtime.ExitStatus) {
 	}
 	oom := s.rt.oomKilled()
 	unlock, lerr := s.e.lockContainer(s.c.ID)
-	s.e.teardown(s.c, true)
+	terr := s.e.teardown(s.c, true)
 	s.st.State = State{Status: "exited", ExitCode: es.Code, OOMKilled: oom && es.Code == 137,
 		StartedAt: s.st.StartedAt, FinishedAt: time.Now().UTC()}
 	s.st.Monitor, s.st.Init, s.st.Network, s.st.CgroupDir, s.st.Rootfs = proc{}, proc{}, nil, nil, ""
@@ -301,7 +301,7 @@ func (s *shim) finish(es runtime.ExitStatus) {
 	s.mu.Unlock()
 	s.notify(false)
 	if s.c.HostConfig.AutoRemove {
-		if err := s.e.Remove(nil, s.c.ID, RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+		if err := s.e.remove(s.c.ID, RemoveOptions{Force: true, RemoveVolumes: true}, terr == nil); err != nil {
 			exit.Error = &struct{ Message string }{err.Error()}
 		}
 	}
