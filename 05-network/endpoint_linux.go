@@ -330,15 +330,7 @@ func (m *Manager) portFree(p PortMapping) error {
 
 // Detach undoes Attach: the published ports' rules, the veth pair, the
 // address and the record. Detaching what is not attached is not an error.
-func (m *Manager) Detach(network, id string) error {
-	return m.locked(func() error {
-		n, err := m.Get(network)
-		if err != nil {
-			return err
-		}
-		return m.detach(n, id, true)
-	})
-}
+func (m *Manager) Detach(network, id string) error { return m.detachLocked(network, id, true) }
 
 // Release is Detach for a container whose processes have all exited, and
 // whose network namespace is therefore being dismantled by the kernel. The
@@ -349,13 +341,15 @@ func (m *Manager) Detach(network, id string) error {
 // 14 ms of RCU grace periods; docs/07-final.md, Speed). The address is
 // not handed out again at once (see IPAM.Allocate), so no new container
 // answers for it while the old pair is still going.
-func (m *Manager) Release(network, id string) error {
+func (m *Manager) Release(network, id string) error { return m.detachLocked(network, id, false) }
+
+func (m *Manager) detachLocked(network, id string, cable bool) error {
 	return m.locked(func() error {
 		n, err := m.Get(network)
 		if err != nil {
 			return err
 		}
-		return m.detach(n, id, false)
+		return m.detach(n, id, cable)
 	})
 }
 
