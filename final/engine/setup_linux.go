@@ -319,15 +319,15 @@ func (r *running) oomKilled() bool {
 	return err == nil && st.OOMKills > 0
 }
 
+// teardown is Engine.teardown of a start that failed.
+func (s *shim) teardown() { s.e.teardown(s.c, false) }
+
 // teardown undoes a start, in reverse order: network, root filesystem,
 // cgroup. It is also how another berth process cleans up after a monitor
 // that died, so every step is harmless when there is nothing to undo.
-func (s *shim) teardown() { s.e.teardown(s.c, false) }
-
-// teardown undoes what a start set up. exited says the container's init
-// has been waited for: every process of its PID namespace is gone, its
-// network namespace is being dismantled, and the kernel deletes its veth
-// pair with it (network.Manager.Release).
+// exited says the container's init has been waited for: every process of
+// its PID namespace is gone, its network namespace is being dismantled,
+// and the kernel deletes its veth pair with it (network.Manager.Release).
 func (e *Engine) teardown(c *container, exited bool) error {
 	var errs []string
 	if mode, err := network.ParseMode(c.HostConfig.NetworkMode); err == nil && mode.Kind == "bridge" {
