@@ -1,6 +1,7 @@
 package image
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,5 +69,53 @@ func TestParseReferenceRefusesWithAReason(t *testing.T) {
 			assert.ErrorIs(t, err, ErrInvalidReference)
 			assert.Contains(t, err.Error(), tt.why)
 		})
+	}
+}
+
+// validTag is the tag grammar, [\w][\w.-]{0,127}, without the regexp.
+func TestValidTagIsTheTagGrammar(t *testing.T) {
+	tests := []struct {
+		tag  string
+		want bool
+	}{
+		{"latest", true},
+		{"1.36", true},
+		{"_x", true},
+		{"v1.0-rc_2", true},
+		{"A", true},
+		{strings.Repeat("a", 128), true},
+		{strings.Repeat("a", 129), false},
+		{"", false},
+		{".x", false},
+		{"-x", false},
+		{"a/b", false},
+		{"a:b", false},
+		{"a b", false},
+		{"é", false}, // \w is ASCII only
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, validTag(tt.tag), "%q", tt.tag)
+	}
+}
+
+// validComponent and validDomainPart are the grammar's two other patterns,
+// [a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)* and
+// [a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9], without regexps.
+func TestNameGrammarWithoutRegexps(t *testing.T) {
+	components := map[string]bool{
+		"busybox": true, "a": true, "0": true, "a.b": true, "a_b": true, "a__b": true,
+		"a-b": true, "a---b": true, "a.b_c__d-e": true, "my_app": true,
+		"": false, ".a": false, "a.": false, "a..b": false, "a___b": false, "a._b": false,
+		"a-.b": false, "-a": false, "a-": false, "A": false, "a b": false, "a/b": false,
+	}
+	for c, want := range components {
+		assert.Equal(t, want, validComponent(c), "component %q", c)
+	}
+	domainParts := map[string]bool{
+		"docker": true, "io": true, "Registry": true, "a": true, "a-b": true, "a--b": true, "0": true,
+		"": false, "-a": false, "a-": false, "a_b": false, "a:b": false, "é": false,
+	}
+	for p, want := range domainParts {
+		assert.Equal(t, want, validDomainPart(p), "domain part %q", p)
 	}
 }
