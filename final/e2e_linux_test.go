@@ -281,6 +281,39 @@ func TestDetachedLifecycle(t *testing.T) {
 	assert.Empty(t, strings.TrimSpace(b.ok("ps", "-aq")))
 }
 
+// A signal sent to an attached `berth run` reaches the container's
+// command (docker's --sig-proxy), whose trap decides the exit code; berth
+// itself stays to report it.
+func TestRunProxiesSignals(t *testing.T) {
+	b := newBerth(t)
+	for _, rm := range []bool{true, false} { // the monitor in berth itself, and the shared one
+		args := []string{"run", "--name", fmt.Sprintf("proxy%v", rm), "busybox", "sh", "-c",
+			`trap 'echo got TERM; exit 7' TERM; echo ready; while true; do sleep 0.1; done`}
+		if rm {
+			args = append([]string{"run", "--rm"}, args[1:]...)
+		}
+		cmd := b.cmd(args...)
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		r := bufio.NewReader(stdout)
+		line, err := r.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "ready\n", line)
+		require.NoError(t, cmd.Process.Signal(unix.SIGTERM))
+		rest, _ := io.ReadAll(r)
+		err = cmd.Wait()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "berth ended by the trap's exit code, not killed")
+		assert.Equal(t, 7, ee.ExitCode(), "rm=%v", rm)
+		assert.Equal(t, "got TERM\n", string(rest))
+		if !rm {
+			b.ok("rm", fmt.Sprintf("proxy%v", rm))
+		}
+	}
+	assert.Empty(t, strings.TrimSpace(b.ok("ps", "-aq")))
+}
+
 func TestLimits(t *testing.T) {
 	b := newBerth(t)
 	// tail keeps the line it is reading in memory, and /dev/zero has no
