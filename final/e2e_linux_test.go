@@ -245,6 +245,20 @@ func TestDetachedLifecycle(t *testing.T) {
 	require.Regexp(t, `^[0-9a-f]{64}$`, id)
 	waitFor(t, func() bool { return strings.Contains(b.ok("logs", "ticker"), "started") })
 
+	// The bundle the runtime was given, written beside the running
+	// container: a valid OCI spec with the container's command.
+	var spec struct {
+		Process struct{ Args []string }
+		Root    struct{ Path string }
+	}
+	bundle := filepath.Join(b.root, "containers", id, "bundle", "config.json")
+	waitFor(t, func() bool {
+		data, err := os.ReadFile(bundle)
+		return err == nil && json.Unmarshal(data, &spec) == nil
+	})
+	assert.Equal(t, "sh", spec.Process.Args[0])
+	assert.Equal(t, filepath.Join(b.root, "containers", id, "rootfs"), spec.Root.Path)
+
 	ps := b.ok("ps")
 	assert.Contains(t, ps, id[:12])
 	assert.Contains(t, ps, "ticker")

@@ -63,6 +63,9 @@ type shim struct {
 	attached chan struct{} // closed by the first attachment (attach mode)
 	exit     *WaitResponse // set once the container ended
 	removed  bool
+
+	bundleDone chan struct{} // closed once writeBundle is done
+	bundleErr  error
 }
 
 type waiter struct {
@@ -138,6 +141,8 @@ func (e *Engine) monitor(id string, attachMode bool, ready io.WriteCloser, start
 	}
 	report(ready, readyMsg{Started: true, Pid: p.Pid})
 	ready.Close()
+	s.bundleDone = make(chan struct{})
+	go s.writeBundle(spec)
 	if started != nil {
 		started()
 	}
@@ -284,11 +289,17 @@ func (s *shim) finish(es runtime.ExitStatus) {
 	case <-done:
 	case <-time.After(2 * time.Second):
 	}
+	if s.bundleDone != nil {
+		<-s.bundleDone // before the container's directory goes, with --rm
+	}
 	oom := s.rt.oomKilled()
 	unlock, lerr := s.e.lockContainer(s.c.ID)
 	terr := s.e.teardown(s.c, true)
 	s.st.State = State{Status: "exited", ExitCode: es.Code, OOMKilled: oom && es.Code == 137,
 		StartedAt: s.st.StartedAt, FinishedAt: time.Now().UTC()}
+	if s.bundleErr != nil {
+		s.st.State.Error = fmt.Sprintf("engine: writing the bundle's config.json: %v", s.bundleErr)
+	}
 	s.st.Monitor, s.st.Init, s.st.Network, s.st.CgroupDir, s.st.Rootfs = proc{}, proc{}, nil, nil, ""
 	s.e.saveStatus(s.c.ID, s.st)
 	if lerr == nil {
