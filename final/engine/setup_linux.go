@@ -218,24 +218,19 @@ func (s *shim) openStdio() (runtime.Stdio, error) {
 }
 
 // prestart runs while the init waits in its new namespaces: it joins the
-// v1 cgroups and gets its network.
+// v1 cgroups and, on a bridge, gets its network.
 func (s *shim) prestart(pid int) error {
 	if !s.rt.v2 {
 		if err := s.rt.cg.Add(pid); err != nil {
 			return fmt.Errorf("engine: adding the init to its cgroup: %w", err)
 		}
 	}
-	ns := fmt.Sprintf("/proc/%d/ns/net", pid)
-	switch s.rt.mode.Kind {
-	case "host":
+	// host: the host's network; none: lo alone, which the runtime
+	// brings up in every new network namespace.
+	if s.rt.mode.Kind != "bridge" {
 		return nil
-	case "none":
-		m, err := s.e.network()
-		if err != nil {
-			return err
-		}
-		return m.Loopback(ns)
 	}
+	ns := fmt.Sprintf("/proc/%d/ns/net", pid)
 	m, err := s.e.network()
 	if err != nil {
 		return err

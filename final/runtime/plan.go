@@ -26,6 +26,7 @@ const (
 	OpReadonly      Op = "readonly"          // bind Path onto itself, then remount the bind read-only
 	OpSethostname   Op = "sethostname"       // Path is the name
 	OpSetdomainname Op = "setdomainname"     // Path is the name
+	OpLinkUp        Op = "link up"           // ioctl(SIOCSIFFLAGS): bring the interface named Path up
 	OpSetsid        Op = "setsid"            // a new session, no controlling terminal yet
 	OpSetctty       Op = "ioctl(TIOCSCTTY)"  // make fd 0, a terminal, the controlling terminal
 	OpWinsize       Op = "ioctl(TIOCSWINSZ)" // set the terminal's size to Rows x Cols
@@ -127,6 +128,8 @@ func (s Step) String() string {
 		return fmt.Sprintf("mount(%q, %q, \"\", MS_BIND|MS_REC, \"\"), mount(\"\", it, \"\", MS_RDONLY|MS_REMOUNT|MS_BIND, \"\") if it exists", t, t)
 	case OpSethostname, OpSetdomainname:
 		return fmt.Sprintf("%s(%q)", s.Op, s.Path)
+	case OpLinkUp:
+		return fmt.Sprintf("ioctl(socket, SIOCSIFFLAGS, {%s, IFF_UP})", s.Path)
 	case OpSetsid:
 		return "setsid()"
 	case OpSetctty:
@@ -354,12 +357,17 @@ func Plan(spec *specs.Spec) (InitPlan, error) {
 		add(Step{Op: chroot.OpMount, Path: "/", Flags: msBind | msRemount | msRdonly, Why: "a read-only root filesystem"})
 	}
 
-	// 8. Names.
+	// 8. Names, and the loopback.
 	if spec.Hostname != "" {
 		add(Step{Op: OpSethostname, Path: spec.Hostname, Why: "the UTS namespace's hostname"})
 	}
 	if spec.Domainname != "" {
 		add(Step{Op: OpSetdomainname, Path: spec.Domainname, Why: "the UTS namespace's NIS domain name"})
+	}
+	if newNS[specs.NetworkNamespace] {
+		// As runc does. The network a caller adds from outside comes on
+		// top; a container without one (--network none) still has lo.
+		add(Step{Op: OpLinkUp, Path: "lo", Why: "a new network namespace starts with its loopback down"})
 	}
 
 	// 9. The process itself.

@@ -135,6 +135,7 @@ func TestPlanOrder(t *testing.T) {
 		`mkdir -p "/work"`,
 		`mount("", "/", "", MS_RDONLY|MS_REMOUNT|MS_BIND, "")`,
 		`sethostname("box")`,
+		`ioctl(socket, SIOCSIFFLAGS, {lo, IFF_UP})`,
 		`setsid()`,
 		`chdir("/work")`,
 		`prctl(PR_CAPBSET_DROP, {CAP_DAC_READ_SEARCH,`,

@@ -31,9 +31,9 @@ func TestDefaultContainer(t *testing.T) {
 	host, err := os.Hostname()
 	require.NoError(t, err)
 
-	out := mustRun(t, newSpec(t, "sh", "-c", `hostname; echo pid=$$; grep ^Cap /proc/self/status; ls -A /dev | tr '\n' ' '; echo`))
+	out := mustRun(t, newSpec(t, "sh", "-c", `hostname; echo pid=$$; grep ^Cap /proc/self/status; ls -A /dev | tr '\n' ' '; echo; cat /sys/class/net/lo/flags`))
 	l := lines(out)
-	require.Len(t, l, 8, out)
+	require.Len(t, l, 9, out)
 	assert.Equal(t, "box", l[0])
 	assert.Equal(t, "pid=1", l[1], "the command is PID 1 of its namespace")
 	assert.Equal(t, []string{
@@ -45,6 +45,7 @@ func TestDefaultContainer(t *testing.T) {
 	}, l[2:7])
 	assert.Equal(t, "core fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero", strings.TrimSpace(l[7]),
 		"only the default nodes and links (no /dev/console without a terminal)")
+	assert.Equal(t, "0x9", l[8], "the new network namespace's lo is up (IFF_UP|IFF_LOOPBACK)")
 
 	after, err := os.Hostname()
 	require.NoError(t, err)

@@ -88,6 +88,8 @@ func do(s Step) error {
 		return unix.Sethostname([]byte(s.Path))
 	case OpSetdomainname:
 		return unix.Setdomainname([]byte(s.Path))
+	case OpLinkUp:
+		return linkUp(s.Path)
 	case OpSetsid:
 		_, err := unix.Setsid()
 		return err
@@ -157,6 +159,26 @@ func do(s Step) error {
 		return unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 	}
 	return fmt.Errorf("unknown step %q", s.Op)
+}
+
+// linkUp sets IFF_UP on the interface named name, through any socket of
+// this network namespace: one ioctl, where netlink would need a socket,
+// a request and its answer.
+func linkUp(name string) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("reading %s's flags: %w", name, err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
 // mountError adds what to check to a failed mount.
