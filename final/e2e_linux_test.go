@@ -185,16 +185,12 @@ func TestRunRemoveEcho(t *testing.T) {
 }
 
 // --network none is a network namespace with lo alone, up; host is the
-// host's (here: the test's namespace, whose only link is lo too, but
-// whose name the container sees as its own).
+// namespace berth runs in (here: the test's).
 func TestNetworkNoneAndHost(t *testing.T) {
 	b := newBerth(t)
 	assert.Equal(t, "lo 0x9\n", b.ok("run", "--rm", "--network", "none", "busybox", "sh", "-c",
 		"for l in /sys/class/net/*; do echo ${l##*/} $(cat $l/flags); done"))
-	ours, err := os.Readlink("/proc/self/ns/net")
-	require.NoError(t, err)
 	theirs := strings.TrimSpace(b.ok("run", "--rm", "--network", "host", "busybox", "readlink", "/proc/1/ns/net"))
-	assert.NotEqual(t, ours, theirs, "the test runs berth in a namespace of its own")
 	var st unix.Stat_t // the test's namespace is a bind-mounted nsfs file: its inode names it
 	require.NoError(t, unix.Stat(b.netns, &st))
 	assert.Equal(t, fmt.Sprintf("net:[%d]", st.Ino), theirs, "--network host: the namespace berth runs in")
