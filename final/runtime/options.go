@@ -25,6 +25,10 @@ type StartOptions struct {
 	// cable its network namespace (/proc/PID/ns/net). An error aborts Start
 	// and kills the init.
 	Prestart func(pid int) error
+	// ReExec starts the container through a re-executed init even where
+	// the caller's own thread could start it directly (see directPlan):
+	// the slower, older way, for comparison and tests.
+	ReExec bool
 }
 
 // ExecOptions are what Exec needs besides the process.
@@ -48,6 +52,7 @@ type Process struct {
 	Pid int // PID on the host
 
 	cmd      *exec.Cmd
+	release  func() // lets the thread of a direct start go, once waited for
 	waitOnce sync.Once
 	status   ExitStatus
 	waitErr  error

@@ -30,11 +30,21 @@ const (
 // Start creates the container spec describes and starts spec.Process in it.
 // It returns once the command has been execve'd, or with a *StartError
 // (exit code 125, 126 or 127). The program must call Init first thing in
-// main. The init is killed with SIGKILL if the calling thread dies.
+// main. The init is killed with SIGKILL if the calling thread dies (or,
+// started directly, if the thread Start started it from does, which lasts
+// until Wait).
 func Start(spec *specs.Spec, opts StartOptions) (*Process, error) {
 	spec, plan, err := checkSpec(spec)
 	if err != nil {
 		return nil, err
+	}
+	if !opts.ReExec && directSupported() {
+		if d, why := planDirect(plan); why == "" {
+			p, err := startDirect(d, opts)
+			if err != errNotDirect {
+				return p, err
+			}
+		}
 	}
 	p, err := spawn(plan.CloneFlags, opts)
 	if err != nil {
@@ -253,6 +263,9 @@ func finishChild(cmd *exec.Cmd, configW, reportR *os.File, config []byte, presta
 func (p *Process) Wait() (ExitStatus, error) {
 	p.waitOnce.Do(func() {
 		err := p.cmd.Wait()
+		if p.release != nil {
+			p.release()
+		}
 		var ee *exec.ExitError
 		if err != nil && !errors.As(err, &ee) {
 			p.waitErr = fmt.Errorf("runtime: waiting for process %d: %w", p.Pid, err)
