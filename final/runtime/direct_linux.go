@@ -61,7 +61,7 @@ func startDirect(d directPlan, opts StartOptions) (*Process, error) {
 		err error
 	}
 	res := make(chan result, 1)
-	stopped := make(chan int)    // the thread: the command exists, stopped
+	stopped := make(chan int)      // the thread: the command exists, stopped
 	prestarted := make(chan error) // the caller: prestart's answer
 	onThread(func() {
 		p, err := d.run(opts, stopped, prestarted)
