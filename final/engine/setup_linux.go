@@ -31,15 +31,18 @@ type running struct {
 	netErr error
 }
 
-// setup prepares everything the container's init needs and spawns the
-// init, and returns the runtime spec to start it with. What it made is
-// undone by teardown, whether setup fails half-way or the container ends.
+// setup prepares everything the container's init needs and returns the
+// runtime spec and how to start it. What it made is undone by teardown,
+// whether setup fails half-way or the container ends.
 //
-// The init is spawned early, as soon as its standard streams exist (and,
+// Where the runtime can start the container directly, from a thread of
+// this process, setup prepares everything first. Elsewhere (an older
+// kernel; a terminal or the tiny init, which need the re-executed init)
+// the init is spawned early, as soon as its standard streams exist (and,
 // on cgroup v2, the cgroup it is cloned into): the re-executed berth takes
 // longer to reach its main than everything else here takes, so the root
 // filesystem, the cgroups and the spec are made while it starts.
-func (s *shim) setup() (*specs.Spec, *runtime.Pending, error) {
+func (s *shim) setup() (*specs.Spec, *starter, error) {
 	c := s.c
 	s.rt = &running{}
 	r, err := resources(c.HostConfig)
@@ -87,20 +90,49 @@ func (s *shim) setup() (*specs.Spec, *runtime.Pending, error) {
 		closeStdio(stdio)
 		return nil, nil, err
 	}
-	pending, err := runtime.Spawn(namespaces(s.rt.mode),
-		runtime.StartOptions{Stdio: stdio, CgroupDir: s.rt.cgroupV2Dir(), Prestart: s.prestart})
-	// The monitor's copies of the container's ends are no longer needed:
-	// the init holds its own, and their closing is how EOF arrives.
-	closeStdio(stdio)
-	if err != nil {
-		return nil, nil, err
+	st := &starter{opts: runtime.StartOptions{Stdio: stdio, CgroupDir: s.rt.cgroupV2Dir(), Prestart: s.prestart}}
+	direct := runtime.DirectSupported() && !c.Config.Tty && (c.HostConfig.Init == nil || !*c.HostConfig.Init)
+	if !direct {
+		st.pending, err = runtime.Spawn(namespaces(s.rt.mode), st.opts)
+		// The monitor's copies of the container's ends are no longer
+		// needed: the init holds its own, and their closing is how EOF
+		// arrives.
+		closeStdio(stdio)
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	spec, err := s.prepare(makeCgroup)
 	if err != nil {
-		pending.Abort()
+		st.abort()
 		return nil, nil, err
 	}
-	return spec, pending, nil
+	return spec, st, nil
+}
+
+// starter starts a prepared container: gives the spec to the init spawned
+// early, or has the runtime start it (directly, where it can).
+type starter struct {
+	pending *runtime.Pending
+	opts    runtime.StartOptions
+}
+
+func (st *starter) start(spec *specs.Spec) (*runtime.Process, error) {
+	if st.pending != nil {
+		return st.pending.Start(spec)
+	}
+	p, err := runtime.Start(spec, st.opts)
+	closeStdio(st.opts.Stdio) // see setup
+	return p, err
+}
+
+// abort gives up a start: the spawned init is killed.
+func (st *starter) abort() {
+	if st.pending != nil {
+		st.pending.Abort()
+		return
+	}
+	closeStdio(st.opts.Stdio)
 }
 
 // prepare does the rest of setup while the init starts: the cgroups on

@@ -111,7 +111,7 @@ func (e *Engine) monitor(id string, attachMode bool, ready io.WriteCloser, start
 	}
 	defer os.RemoveAll(e.runDir(id))
 	go s.serve(ln)
-	spec, pending, err := s.setup()
+	spec, st, err := s.setup()
 	if err != nil {
 		ln.Close()
 		return fail(err)
@@ -126,7 +126,7 @@ func (e *Engine) monitor(id string, attachMode bool, ready io.WriteCloser, start
 			// Whoever asked for the attachment is gone: run detached.
 		}
 	}
-	p, err := pending.Start(spec)
+	p, err := st.start(spec)
 	if err != nil {
 		ln.Close()
 		return fail(err)

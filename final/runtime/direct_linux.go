@@ -56,6 +56,13 @@ func startDirect(d directPlan, opts StartOptions) (*Process, error) {
 		// only the re-executed init can reset it for the command alone.
 		return nil, errNotDirect
 	}
+	// Go checks once per process whether pidfds work, by forking a child
+	// that exits at once. From the thread, in the new PID namespace, that
+	// child would be PID 1, and its death would close the namespace to the
+	// command (fork: ENOMEM). os.FindProcess has the check made here.
+	if self, err := os.FindProcess(os.Getpid()); err == nil {
+		self.Release()
+	}
 	type result struct {
 		p   *Process
 		err error
