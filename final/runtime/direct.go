@@ -108,6 +108,15 @@ func planDirect(p InitPlan) (directPlan, string) {
 	if !procFound {
 		return d, "no /proc mount"
 	}
+	for _, s := range d.child {
+		if s.Op == OpSetrlimit && d.uid != 0 {
+			// The child has changed its user when it stops at execve,
+			// and prlimit on another user's process needs
+			// CAP_SYS_RESOURCE, which the re-executed init does not
+			// need to lower its own limits.
+			return d, "resource limits for a user other than root"
+		}
+	}
 	// After execve, root has its bounding set as permitted and effective
 	// capabilities, and any other user none (no file capabilities, no
 	// ambient set): those must be the sets the plan asks for.

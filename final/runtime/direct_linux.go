@@ -244,6 +244,10 @@ func mountProc(s Step, hostProc, pid int) error {
 	if err := unix.FsconfigSetFd(fs, "pidns", ns); err != nil {
 		return fmt.Errorf("fsconfig pidns: %w", err)
 	}
+	// What mountinfo shows as its source, as mount(2) would have.
+	if err := unix.FsconfigSetString(fs, "source", s.Source); err != nil {
+		return fmt.Errorf("fsconfig source: %w", err)
+	}
 	if err := unix.FsconfigCreate(fs); err != nil {
 		return fmt.Errorf("fsconfig create: %w", err)
 	}
