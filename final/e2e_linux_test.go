@@ -340,6 +340,24 @@ func TestRunProxiesSignals(t *testing.T) {
 	assert.Empty(t, strings.TrimSpace(b.ok("ps", "-aq")))
 }
 
+// --cpuset-cpus pins the container to its CPUs; without it the container
+// runs on the host's, and on cgroup v1 berth makes no cpuset group for it.
+func TestCpuset(t *testing.T) {
+	b := newBerth(t)
+	host, err := os.ReadFile("/proc/self/status")
+	require.NoError(t, err)
+	allowed := regexp.MustCompile(`Cpus_allowed_list:\s*(\S+)`)
+	assert.Equal(t, allowed.FindStringSubmatch(string(host))[1]+"\n",
+		b.ok("run", "--rm", "busybox", "sh", "-c", `grep Cpus_allowed_list /proc/self/status | cut -f2`))
+	assert.Equal(t, "0\n", b.ok("run", "--rm", "--cpuset-cpus", "0", "busybox", "sh", "-c", `grep Cpus_allowed_list /proc/self/status | cut -f2`))
+	id := strings.TrimSpace(b.ok("run", "-d", "busybox", "sleep", "100"))
+	if _, err := os.Stat("/sys/fs/cgroup/cpuset/cpuset.cpus"); err == nil { // a v1 cpuset hierarchy
+		_, err := os.Stat("/sys/fs/cgroup/cpuset/berth/" + id)
+		assert.ErrorIs(t, err, os.ErrNotExist, "no cpuset group without --cpuset-cpus")
+	}
+	b.ok("rm", "-f", id)
+}
+
 func TestLimits(t *testing.T) {
 	b := newBerth(t)
 	// tail keeps the line it is reading in memory, and /dev/zero has no

@@ -58,6 +58,14 @@ func (s *shim) setup() (*specs.Spec, *starter, error) {
 	}
 	layout, err := cgroup.DetectLayout()
 	if err == nil {
+		if _, ok := layout.V1["cpuset"]; ok && c.HostConfig.CpusetCpus == "" {
+			// A new v1 cpuset group starts with no CPUs and no memory
+			// nodes, and must copy its parent's before a process may
+			// join: the slowest of the six hierarchies to join, for a
+			// container that asked for nothing (the host's cpuset is
+			// then its). teardown removes whatever groups exist.
+			delete(layout.V1, "cpuset")
+		}
 		s.rt.cg, err = layout.Manager(c.ID)
 	}
 	if err != nil {
