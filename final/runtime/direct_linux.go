@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,15 +72,30 @@ func startDirect(d directPlan, opts StartOptions) (*Process, error) {
 	stopped := make(chan int)      // the thread: the command exists, stopped
 	prestarted := make(chan error) // the caller: prestart's answer
 	onThread(func() {
-		p, err := d.run(opts, stopped, prestarted)
+		var home []int // this thread's own namespaces
+		defer func() {
+			for _, fd := range home {
+				unix.Close(fd)
+			}
+		}()
+		p, err := d.run(opts, stopped, prestarted, &home)
 		if err != nil {
 			res <- result{nil, err}
 			return
 		}
-		release := make(chan struct{})
-		p.release = func() { close(release) }
+		release, released := make(chan struct{}), make(chan struct{})
+		p.release = func() { close(release); <-released }
 		res <- result{p, nil}
 		<-release
+		// Back home, before Wait returns: this thread holds the last
+		// reference to the container's mount namespace, which is
+		// dismantled here and now. Left to the thread's end, that
+		// teardown (its RCU waits) slowed every file operation of the
+		// caller's beside it, such as removing the container.
+		for _, fd := range home {
+			unix.Setns(fd, 0)
+		}
+		close(released)
 	})
 	for {
 		select {
@@ -124,7 +140,7 @@ func onThread(f func()) {
 }
 
 // run is the locked thread's part of a direct start.
-func (d directPlan) run(opts StartOptions, stopped chan<- int, prestarted <-chan error) (*Process, error) {
+func (d directPlan) run(opts StartOptions, stopped chan<- int, prestarted <-chan error, home *[]int) (*Process, error) {
 	// The host's /proc, kept open: after pivot_root the thread sees only
 	// the container's, which is not mounted yet.
 	hostProc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -138,6 +154,16 @@ func (d directPlan) run(opts StartOptions, stopped chan<- int, prestarted <-chan
 			return nil, setupError("opening the cgroup", err)
 		}
 		defer unix.Close(cgroupFD)
+	}
+	for _, k := range nsKinds {
+		if d.flags&k.flag == 0 || k.typ == specs.PIDNamespace {
+			continue
+		}
+		fd, err := unix.Open("/proc/thread-self/ns/"+k.file, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, errNotDirect
+		}
+		*home = append(*home, fd)
 	}
 	if err := unix.Unshare(unix.CLONE_FS | int(d.flags)); err != nil {
 		return nil, errNotDirect
