@@ -292,10 +292,12 @@ func (s *shim) finish(es runtime.ExitStatus) {
 	if s.bundleDone != nil {
 		<-s.bundleDone // before the container's directory goes, with --rm
 	}
-	oom := s.rt.oomKilled()
+	// OOMKilled is the OOM killer's SIGKILL: only an exit by SIGKILL
+	// (137) needs the cgroup's counters read.
+	oom := es.Code == 137 && s.rt.oomKilled()
 	unlock, lerr := s.e.lockContainer(s.c.ID)
 	terr := s.e.teardown(s.c, true)
-	s.st.State = State{Status: "exited", ExitCode: es.Code, OOMKilled: oom && es.Code == 137,
+	s.st.State = State{Status: "exited", ExitCode: es.Code, OOMKilled: oom,
 		StartedAt: s.st.StartedAt, FinishedAt: time.Now().UTC()}
 	if s.bundleErr != nil {
 		s.st.State.Error = fmt.Sprintf("engine: writing the bundle's config.json: %v", s.bundleErr)
