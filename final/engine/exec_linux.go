@@ -10,7 +10,6 @@ import (
 
 	"github.com/creack/pty"
 
-	cgroup "berth/03-cgroups"
 	"berth/final/runtime"
 )
 
@@ -66,7 +65,7 @@ func (e *Engine) Exec(ctx context.Context, ref string, cfg ExecConfig, opts Atta
 	xo := runtime.ExecOptions{}
 	if len(st.CgroupDir) == 1 && isCgroup2(st.CgroupDir[0]) {
 		xo.CgroupDir = st.CgroupDir[0]
-	} else if cg, err := cgroup.New(c.ID); err == nil {
+	} else if cg, _, err := containerCgroup(c); err == nil {
 		xo.Prestart = cg.Add
 	}
 	var copies sync.WaitGroup

@@ -56,18 +56,8 @@ func (s *shim) setup() (*specs.Spec, *starter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	layout, err := cgroup.DetectLayout()
-	if err == nil {
-		if _, ok := layout.V1["cpuset"]; ok && c.HostConfig.CpusetCpus == "" {
-			// A new v1 cpuset group starts with no CPUs and no memory
-			// nodes, and must copy its parent's before a process may
-			// join: the slowest of the six hierarchies to join, for a
-			// container that asked for nothing (the host's cpuset is
-			// then its). teardown removes whatever groups exist.
-			delete(layout.V1, "cpuset")
-		}
-		s.rt.cg, err = layout.Manager(c.ID)
-	}
+	var layout cgroup.Layout
+	s.rt.cg, layout, err = containerCgroup(c)
 	if err != nil {
 		closeStdio(stdio)
 		return nil, nil, fmt.Errorf("engine: cgroups: %w", err)
@@ -141,6 +131,24 @@ func (st *starter) abort() {
 		return
 	}
 	closeStdio(st.opts.Stdio)
+}
+
+// containerCgroup is the manager of c's cgroup, and the host's layout.
+// On cgroup v1 it leaves out the cpuset hierarchy unless c asked for CPUs:
+// a new v1 cpuset group starts with no CPUs and no memory nodes, and must
+// copy its parent's before a process may join, which made it the slowest
+// of the six to make, for a container that asked for nothing (the host's
+// cpuset is then its). teardown removes whatever groups exist.
+func containerCgroup(c *container) (cgroup.Manager, cgroup.Layout, error) {
+	layout, err := cgroup.DetectLayout()
+	if err != nil {
+		return nil, layout, err
+	}
+	if _, ok := layout.V1["cpuset"]; ok && c.HostConfig.CpusetCpus == "" {
+		delete(layout.V1, "cpuset")
+	}
+	m, err := layout.Manager(c.ID)
+	return m, layout, err
 }
 
 // prepare does the rest of setup while the init starts: the cgroups on

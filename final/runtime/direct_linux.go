@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -51,10 +51,7 @@ var errNotDirect = errors.New("runtime: no direct start")
 // startDirect starts the plan's command from a thread of this process
 // (see directPlan), or returns errNotDirect.
 func startDirect(d directPlan, opts StartOptions) (*Process, error) {
-	if anySignalIgnored() {
-		// Go resets the handlers it installed in a forked child, but
-		// an ignored signal stays ignored across fork and execve, and
-		// only the re-executed init can reset it for the command alone.
+	if !catchIgnoredSignals() {
 		return nil, errNotDirect
 	}
 	// Go checks once per process whether pidfds work, by forking a child
@@ -243,6 +240,28 @@ func (d directPlan) run(opts StartOptions, stopped chan<- int, prestarted <-chan
 	return &Process{cmd: cmd, Pid: pid}, nil
 }
 
+// ignoredCaught receives the signals this process ignored until a direct
+// start; nothing reads it, and a full channel drops what comes.
+var ignoredCaught = make(chan os.Signal, 1)
+
+// catchIgnoredSignals has the signals this process ignores caught instead,
+// and dropped: for this process, the same as ignoring them. An ignored
+// signal stays ignored across fork and execve, and a command must not
+// inherit that from whoever started berth (a shell's background job
+// ignores SIGINT and SIGQUIT, nohup SIGHUP); a caught one is reset to its
+// default by execve. It says whether none is left ignored (Go cannot
+// catch the two signals the C library keeps for itself).
+func catchIgnoredSignals() bool {
+	ignored := ignoredSignals()
+	if len(ignored) == 0 {
+		return true
+	}
+	for _, n := range ignored {
+		signal.Notify(ignoredCaught, syscall.Signal(n))
+	}
+	return len(ignoredSignals()) == 0
+}
+
 // execFailure is a command that could not be started, with Docker's exit
 // code: 127 when it is not found, 126 when it cannot be invoked.
 func execFailure(exe Step, err error) *StartError {
@@ -315,20 +334,4 @@ func doOnChild(s Step, hostProc, pid int) error {
 		return err
 	}
 	return fmt.Errorf("unknown step %q for the command", s.Op)
-}
-
-// anySignalIgnored says whether this process ignores a signal (SIG_IGN).
-func anySignalIgnored() bool {
-	var old [4]uint64 // see resetIgnoredSignals
-	for n := 1; n <= sigRTMax; n++ {
-		if n == int(unix.SIGKILL) || n == int(unix.SIGSTOP) {
-			continue
-		}
-		old = [4]uint64{}
-		_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0)
-		if errno == 0 && old[0] == 1 {
-			return true
-		}
-	}
-	return false
 }

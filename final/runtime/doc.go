@@ -24,6 +24,16 @@
 //     working directory, capabilities, user and groups, no_new_privs;
 //     then execve the command.
 //
+// Where the plan and the kernel allow it, Start makes the same steps without
+// re-executing anything (see directPlan): a thread of the caller, locked
+// for it, unshares the namespaces, mounts and pivots, and forks the command
+// stopped at its first instruction (ptrace); it then mounts the container's
+// /proc for the new PID namespace with fsconfig's "pidns" key (Linux 6.18),
+// masks it, and lets the command go. A re-executed Go program takes longer
+// to start than the rest of a container's start; the direct start spares
+// it. A terminal, the tiny init, joined namespaces, ambient capabilities
+// and older kernels keep the init (StartOptions.ReExec forces it).
+//
 // A failed step comes back to Start as a *StartError with Docker's exit
 // code: 125 when the container could not be set up, 126 when the command
 // cannot be invoked, 127 when it does not exist. The report pipe is

@@ -127,9 +127,18 @@ func (c *child) exec(exe Step) {
 // itself), so this asks the kernel directly, just before execve: every
 // signal whose action is SIG_IGN goes back to SIG_DFL.
 func resetIgnoredSignals() {
+	var dfl [4]uint64 // see ignoredSignals: all zeroes is SIG_DFL
+	for _, n := range ignoredSignals() {
+		unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+	}
+}
+
+// ignoredSignals lists the signals this process ignores (SIG_IGN).
+func ignoredSignals() []int {
 	// The kernel's struct sigaction starts with the handler on every
 	// architecture; all zeroes is SIG_DFL with no flags and no mask.
-	var old, dfl [4]uint64
+	var ignored []int
+	var old [4]uint64
 	for n := 1; n <= sigRTMax; n++ {
 		if n == int(unix.SIGKILL) || n == int(unix.SIGSTOP) {
 			continue
@@ -137,9 +146,10 @@ func resetIgnoredSignals() {
 		old = [4]uint64{}
 		_, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0)
 		if errno == 0 && old[0] == 1 { // SIG_IGN
-			unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+			ignored = append(ignored, n)
 		}
 	}
+	return ignored
 }
 
 // execCode is Docker's exit code for a command that could not be started:

@@ -32,7 +32,9 @@ const (
 // (exit code 125, 126 or 127). The program must call Init first thing in
 // main. The init is killed with SIGKILL if the calling thread dies (or,
 // started directly, if the thread Start started it from does, which lasts
-// until Wait).
+// until Wait). A direct start has the signals this process ignores caught
+// and dropped instead, for good, so that the command does not inherit
+// them ignored.
 func Start(spec *specs.Spec, opts StartOptions) (*Process, error) {
 	spec, plan, err := checkSpec(spec)
 	if err != nil {

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -327,8 +328,20 @@ func TestSignalDispositionsReset(t *testing.T) {
 	// pass that on to the container.
 	signal.Ignore(unix.SIGINT, unix.SIGPIPE)
 	defer signal.Reset(unix.SIGINT, unix.SIGPIPE)
-	out := mustRun(t, newSpec(t, "grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"))
-	assert.Equal(t, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", out)
+	for _, reExec := range []bool{false, true} {
+		r, w, err := os.Pipe()
+		require.NoError(t, err)
+		p, err := runtime.Start(newSpec(t, "grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"),
+			runtime.StartOptions{Stdio: runtime.Stdio{Stdout: w, Stderr: w}, ReExec: reExec})
+		w.Close()
+		require.NoError(t, err)
+		out, _ := io.ReadAll(r)
+		r.Close()
+		st, err := p.Wait()
+		require.NoError(t, err)
+		require.Equal(t, 0, st.Code)
+		assert.Equal(t, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n", string(out), "re-executed: %v", reExec)
+	}
 }
 
 // TestParentDeathKillsTheContainer starts a container from a helper
