@@ -629,16 +629,23 @@ func TestMonitorKilled(t *testing.T) {
 	b.ok("rm", "lost")
 }
 
-// killTree kills berth's CLI (nsenter's child) and nsenter with SIGKILL.
+// killTree kills berth's CLI with SIGKILL, and nsenter if it forked
+// berth. (nsenter --net execs it: then the process is berth itself, and a
+// child of it may be the berth-shim it started, which must live on.)
 func killTree(cmd *exec.Cmd) {
 	if cmd.Process == nil {
 		return
 	}
 	children, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
 	for _, c := range strings.Fields(string(children)) {
-		if pid, err := strconv.Atoi(c); err == nil {
-			unix.Kill(pid, syscall.SIGKILL)
+		pid, err := strconv.Atoi(c)
+		if err != nil {
+			continue
 		}
+		if argv, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.HasPrefix(string(argv), "berth-shim\x00") {
+			continue
+		}
+		unix.Kill(pid, syscall.SIGKILL)
 	}
 	cmd.Process.Kill()
 }

@@ -44,15 +44,17 @@ var directSupported = sync.OnceValue(func() bool {
 // prepare first and call Start instead.
 func DirectSupported() bool { return directSupported() }
 
-// errNotDirect sends Start back to the re-executed init: nothing of the
-// caller's has been touched.
-var errNotDirect = errors.New("runtime: no direct start")
+// notDirect sends Start back to the re-executed init, saying why: nothing
+// of the caller's has been touched (but its ignored signals, now caught).
+type notDirect struct{ why string }
+
+func (e notDirect) Error() string { return "runtime: no direct start: " + e.why }
 
 // startDirect starts the plan's command from a thread of this process
-// (see directPlan), or returns errNotDirect.
+// (see directPlan), or returns a notDirect.
 func startDirect(d directPlan, opts StartOptions) (*Process, error) {
 	if !catchIgnoredSignals() {
-		return nil, errNotDirect
+		return nil, notDirect{fmt.Sprintf("signals %v are ignored, and cannot be caught", ignoredSignals())}
 	}
 	// Go checks once per process whether pidfds work, by forking a child
 	// that exits at once. From the thread, in the new PID namespace, that
@@ -84,11 +86,12 @@ func startDirect(d directPlan, opts StartOptions) (*Process, error) {
 		p.release = func() { close(release); <-released }
 		res <- result{p, nil}
 		<-release
-		// Back home, before Wait returns: this thread holds the last
-		// reference to the container's mount namespace, which is
-		// dismantled here and now. Left to the thread's end, that
-		// teardown (its RCU waits) slowed every file operation of the
-		// caller's beside it, such as removing the container.
+		// Back home before Wait returns: this thread holds the last
+		// references to the container's namespaces, which go now, as an
+		// init's go before wait4 reports its end, and the caller's
+		// teardown finds them gone. Left to the thread's end, their
+		// dismantling ran beside the removal of the container's files,
+		// and slowed it by about as much as it costs here.
 		for _, fd := range home {
 			unix.Setns(fd, 0)
 		}
@@ -142,7 +145,7 @@ func (d directPlan) run(opts StartOptions, stopped chan<- int, prestarted <-chan
 	// the container's, which is not mounted yet.
 	hostProc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, errNotDirect
+		return nil, notDirect{"opening /proc: " + err.Error()}
 	}
 	defer unix.Close(hostProc)
 	cgroupFD := -1
@@ -158,12 +161,12 @@ func (d directPlan) run(opts StartOptions, stopped chan<- int, prestarted <-chan
 		}
 		fd, err := unix.Open("/proc/thread-self/ns/"+k.file, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return nil, errNotDirect
+			return nil, notDirect{"opening this thread's namespace: " + err.Error()}
 		}
 		*home = append(*home, fd)
 	}
 	if err := unix.Unshare(unix.CLONE_FS | int(d.flags)); err != nil {
-		return nil, errNotDirect
+		return nil, notDirect{fmt.Sprintf("unshare(CLONE_FS|%s): %v", cloneFlagNames(d.flags), err)}
 	}
 	for _, s := range d.thread {
 		if err := do(s); err != nil {

@@ -113,7 +113,7 @@ func TestDirectAndReExecAgree(t *testing.T) {
 				if reExec {
 					assert.Equal(t, 0, held, "re-executed: no thread of ours in the container")
 				} else {
-					assert.Equal(t, 1, held, "directly: one thread of ours holds the container's namespaces")
+					assert.Equal(t, 1, held, "directly: one thread of ours holds the container's namespaces (else: %s)", runtime.LastReExec())
 				}
 				return string(out[:n]) + rest
 			}

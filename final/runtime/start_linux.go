@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -40,13 +41,20 @@ func Start(spec *specs.Spec, opts StartOptions) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !opts.ReExec && directSupported() {
-		if d, why := planDirect(plan); why == "" {
-			p, err := startDirect(d, opts)
-			if err != errNotDirect {
-				return p, err
+	if !opts.ReExec {
+		why := "the kernel has no pidns key for proc (Linux 6.18), or ptrace is forbidden"
+		if directSupported() {
+			var d directPlan
+			if d, why = planDirect(plan); why == "" {
+				p, err := startDirect(d, opts)
+				var nd notDirect
+				if !errors.As(err, &nd) {
+					return p, err
+				}
+				why = nd.why
 			}
 		}
+		lastReExec.Store(&why)
 	}
 	p, err := spawn(plan.CloneFlags, opts)
 	if err != nil {
@@ -54,6 +62,10 @@ func Start(spec *specs.Spec, opts StartOptions) (*Process, error) {
 	}
 	return p.start(spec, plan)
 }
+
+// lastReExec is why the last Start that could have started directly went
+// through the init instead (for tests: see export_linux_test.go).
+var lastReExec atomic.Pointer[string]
 
 // Spawn starts a container's init before its spec is known, in new
 // namespaces of the kinds given (those without a path: the ones clone
