@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -251,15 +252,22 @@ var ignoredCaught = make(chan os.Signal, 1)
 // and dropped: for this process, the same as ignoring them. An ignored
 // signal stays ignored across fork and execve, and a command must not
 // inherit that from whoever started berth (a shell's background job
-// ignores SIGINT and SIGQUIT, nohup SIGHUP); a caught one is reset to its
-// default by execve. It says whether none is left ignored (Go cannot
-// catch the two signals the C library keeps for itself).
+// ignores SIGINT and SIGQUIT, nohup SIGHUP, sudo signal 32); a caught one
+// is reset to its default by execve. Go cannot catch signals 32 and 33,
+// which the C library keeps for its threads: nothing in this program uses
+// them, so an ignored one goes back to its default. It says whether none
+// is left ignored.
 func catchIgnoredSignals() bool {
 	ignored := ignoredSignals()
 	if len(ignored) == 0 {
 		return true
 	}
 	for _, n := range ignored {
+		if n == 32 || n == 33 {
+			var dfl [4]uint64 // see ignoredSignals
+			unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+			continue
+		}
 		signal.Notify(ignoredCaught, syscall.Signal(n))
 	}
 	return len(ignoredSignals()) == 0

@@ -1,7 +1,7 @@
 package runtime
 
-// LastReExec is why the last Start that could have started directly went
-// through the re-executed init instead ("" if none has).
+// LastReExec is why the last Start went through the re-executed init
+// when it could have started directly ("" if it started directly).
 func LastReExec() string {
 	if why := lastReExec.Load(); why != nil {
 		return *why

@@ -49,6 +49,7 @@ func Start(spec *specs.Spec, opts StartOptions) (*Process, error) {
 				p, err := startDirect(d, opts)
 				var nd notDirect
 				if !errors.As(err, &nd) {
+					lastReExec.Store(new(string))
 					return p, err
 				}
 				why = nd.why
@@ -63,8 +64,9 @@ func Start(spec *specs.Spec, opts StartOptions) (*Process, error) {
 	return p.start(spec, plan)
 }
 
-// lastReExec is why the last Start that could have started directly went
-// through the init instead (for tests: see export_linux_test.go).
+// lastReExec is why the last Start went through the init when it could
+// have started directly ("" if it did start directly), for the tests (see
+// export_linux_test.go).
 var lastReExec atomic.Pointer[string]
 
 // Spawn starts a container's init before its spec is known, in new
