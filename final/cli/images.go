@@ -16,17 +16,6 @@ import (
 	"berth/final/engine"
 )
 
-// imageCommands are the image commands (issue 9): images, pull, push, tag,
-// rmi, history, save, load at the top, as docker has them, and the image
-// and system groups.
-func imageCommands(b *berthCLI) []*cobra.Command {
-	return []*cobra.Command{
-		newImagesCommand(b, "images"), newPullCommand(b), newPushCommand(b), newTagCommand(b),
-		newRmiCommand(b, "rmi"), newHistoryCommand(b), newSaveCommand(b), newLoadCommand(b),
-		newImageCommand(b), newSystemCommand(b),
-	}
-}
-
 type imagesOptions struct {
 	all     bool
 	quiet   bool

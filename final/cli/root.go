@@ -45,7 +45,7 @@ func (b *berthCLI) execute(ctx context.Context) int {
 			_ = b.eng.Close()
 		}
 	}()
-	root := newRootCommand(b)
+	root := newRootCommand(b, commandName(b.args))
 	root.SetArgs(b.args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -62,7 +62,59 @@ func (b *berthCLI) execute(ctx context.Context) int {
 	return 1
 }
 
-func newRootCommand(b *berthCLI) *cobra.Command {
+// topLevel are berth's commands, by name, in the order help lists them.
+// A table rather than the commands themselves: making a command makes its
+// flags, and making all of them (run and create have sixty flags each)
+// took a millisecond of every berth command; execute makes only the one
+// its arguments name (TestTopLevelNamesItsCommands keeps the names true).
+var topLevel = []struct {
+	name, group string
+	make        func(*berthCLI) *cobra.Command
+}{
+	{"run", "containers", newRunCommand}, {"create", "containers", newCreateCommand},
+	{"start", "containers", newStartCommand}, {"ps", "containers", newPsCommand},
+	{"logs", "containers", newLogsCommand}, {"exec", "containers", newExecCommand},
+	{"attach", "containers", newAttachCommand}, {"stop", "containers", newStopCommand},
+	{"kill", "containers", newKillCommand}, {"restart", "containers", newRestartCommand},
+	{"wait", "containers", newWaitCommand}, {"rm", "containers", newRmCommand},
+	{"inspect", "containers", newInspectCommand}, {"top", "containers", newTopCommand},
+	{"stats", "containers", newStatsCommand},
+	{"network", "management", newNetworkCommand}, {"volume", "management", newVolumeCommand},
+	{"import", "management", newImportCommand},
+	{"images", "management", func(b *berthCLI) *cobra.Command { return newImagesCommand(b, "images") }},
+	{"pull", "management", newPullCommand}, {"push", "management", newPushCommand},
+	{"tag", "management", newTagCommand},
+	{"rmi", "management", func(b *berthCLI) *cobra.Command { return newRmiCommand(b, "rmi") }},
+	{"history", "management", newHistoryCommand}, {"save", "management", newSaveCommand},
+	{"load", "management", newLoadCommand}, {"image", "management", newImageCommand},
+	{"system", "management", newSystemCommand},
+	{"commit", "containers", newCommitCommand}, {"export", "containers", newExportCommand},
+	{"cp", "containers", newCpCommand},
+	{"version", "engine", newVersionCommand}, {"info", "engine", newInfoCommand},
+}
+
+// commandName is the top-level command args name: their first argument
+// that is neither a global flag nor its value. "" when there is none, or
+// when a flag comes first (berth --help, berth --version).
+func commandName(args []string) string {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--root":
+			i++ // its value
+		case strings.HasPrefix(a, "--root="):
+		case strings.HasPrefix(a, "-"):
+			return ""
+		default:
+			return a
+		}
+	}
+	return ""
+}
+
+// newRootCommand makes berth's root command with the top-level command
+// named only, when it is one of berth's, else with all of them (for help,
+// and for an unknown command's suggestions).
+func newRootCommand(b *berthCLI, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "berth [OPTIONS] COMMAND [ARG...]",
 		Short: "A container engine built one kernel mechanism at a time",
@@ -99,27 +151,16 @@ It needs root for everything but --help and "berth version".`,
 		&cobra.Group{ID: "management", Title: "Networks, volumes and images:"},
 		&cobra.Group{ID: "engine", Title: "The engine:"},
 	)
-	for _, c := range []*cobra.Command{
-		newRunCommand(b), newCreateCommand(b), newStartCommand(b), newPsCommand(b),
-		newLogsCommand(b), newExecCommand(b), newAttachCommand(b), newStopCommand(b),
-		newKillCommand(b), newRestartCommand(b), newWaitCommand(b), newRmCommand(b),
-		newInspectCommand(b), newTopCommand(b), newStatsCommand(b),
-	} {
-		c.GroupID = "containers"
-		root.AddCommand(c)
+	known := false
+	for _, t := range topLevel {
+		known = known || t.name == only
 	}
-	for _, c := range []*cobra.Command{newNetworkCommand(b), newVolumeCommand(b), newImportCommand(b)} {
-		c.GroupID = "management"
-		root.AddCommand(c)
-	}
-	for _, c := range append(imageCommands(b), containerFSCommands(b)...) {
-		if c.GroupID == "" {
-			c.GroupID = "management"
+	for _, t := range topLevel {
+		if known && t.name != only {
+			continue
 		}
-		root.AddCommand(c)
-	}
-	for _, c := range []*cobra.Command{newVersionCommand(b), newInfoCommand(b)} {
-		c.GroupID = "engine"
+		c := t.make(b)
+		c.GroupID = t.group
 		root.AddCommand(c)
 	}
 	root.SetHelpCommandGroupID("engine")

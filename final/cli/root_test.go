@@ -163,3 +163,40 @@ func TestClientVersion(t *testing.T) {
 	writeClientVersion(&out)
 	assert.Regexp(t, `^Client:\n Version:    dev\n Go version: go1\.\S+\n Git commit: \S+\n Built:      \S+\n OS/Arch:    linux/\w+\n$`, out.String())
 }
+
+// The table of top-level commands names each by the name it answers to,
+// and holds all of them once.
+func TestTopLevelNamesItsCommands(t *testing.T) {
+	b := &berthCLI{lookupEnv: fakeEnv}
+	seen := map[string]bool{}
+	for _, c := range topLevel {
+		assert.Equal(t, c.name, c.make(b).Name())
+		assert.False(t, seen[c.name], "%s twice", c.name)
+		seen[c.name] = true
+	}
+	all := newRootCommand(b, "")
+	assert.Len(t, all.Commands(), len(topLevel), "every command")
+	only := newRootCommand(b, "run").Commands()
+	if assert.Len(t, only, 1) {
+		assert.Equal(t, "run", only[0].Name())
+	}
+	assert.Len(t, newRootCommand(b, "nosuch").Commands(), len(topLevel), "an unknown name gets them all, for the suggestions")
+}
+
+func TestCommandName(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "busybox"}, "run"},
+		{[]string{"--root", "/tmp/r", "ps", "-a"}, "ps"},
+		{[]string{"--root=/tmp/r", "network", "ls"}, "network"},
+		{[]string{"--help"}, ""},
+		{[]string{"-v"}, ""},
+		{[]string{"--root", "/r"}, ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, commandName(tt.args), "%q", tt.args)
+	}
+}
