@@ -20,8 +20,16 @@ import (
 // directSupported says whether this kernel and this process allow a direct
 // start (see directPlan): fsconfig(2) knows proc's "pidns" key (Linux
 // 6.18), and ptrace is not forbidden (Yama's ptrace_scope 3). Asked once:
-// three system calls and a small file.
+// three system calls, a small file, and Go's own check of pidfds.
 var directSupported = sync.OnceValue(func() bool {
+	// Go checks once per process whether pidfds work, by forking a child
+	// that exits at once. From the thread of a direct start, in the new
+	// PID namespace, that child would be PID 1, and its death would close
+	// the namespace to the command (fork: ENOMEM). os.FindProcess has the
+	// check made here, first.
+	if self, err := os.FindProcess(os.Getpid()); err == nil {
+		self.Release()
+	}
 	if b, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); err == nil && strings.TrimSpace(string(b)) == "3" {
 		return false
 	}
@@ -56,13 +64,6 @@ func (e notDirect) Error() string { return "runtime: no direct start: " + e.why 
 func startDirect(d directPlan, opts StartOptions) (*Process, error) {
 	if !catchIgnoredSignals() {
 		return nil, notDirect{fmt.Sprintf("signals %v are ignored, and cannot be caught", ignoredSignals())}
-	}
-	// Go checks once per process whether pidfds work, by forking a child
-	// that exits at once. From the thread, in the new PID namespace, that
-	// child would be PID 1, and its death would close the namespace to the
-	// command (fork: ENOMEM). os.FindProcess has the check made here.
-	if self, err := os.FindProcess(os.Getpid()); err == nil {
-		self.Release()
 	}
 	type result struct {
 		p   *Process
