@@ -45,7 +45,9 @@ until it exits (berth exits with its status) or the detach keys are typed.`,
 			}
 			defer restore()
 			if sigProxy && !s.tty {
-				defer proxySignals(ctx, e, c.ID)()
+				proxy := proxySignals(ctx, e, c.ID)
+				proxy.running() // it is: attach refuses a stopped container
+				defer proxy.stop()
 			}
 			att, err := e.Attach(ctx, c.ID, opts)
 			if err != nil {

@@ -95,13 +95,18 @@ func (b *berthCLI) startAttached(ctx context.Context, e *engine.Engine, id strin
 		return failure(125, err)
 	}
 	defer restore()
+	var proxy *signalProxy
 	if sigProxy {
-		defer proxySignals(ctx, e, id)()
+		proxy = proxySignals(ctx, e, id)
+		defer proxy.stop()
 	}
 	att, err := e.Start(ctx, id, engine.StartOptions{Attach: &opts, InProcess: s.here})
 	if err != nil {
 		restore()
 		return engineFailure(err)
+	}
+	if proxy != nil {
+		proxy.running()
 	}
 	if att == nil {
 		return failure(125, errors.New("the engine started the container without attaching to it"))
