@@ -151,8 +151,8 @@ func containerCgroup(c *container) (cgroup.Manager, cgroup.Layout, error) {
 	return m, layout, err
 }
 
-// prepare does the rest of setup while the init starts: the cgroups on
-// v1, the /etc files and the spec.
+// prepare does the rest of setup (while the init starts, when one was
+// spawned): the cgroups on v1, the /etc files and the spec.
 func (s *shim) prepare(makeCgroup func() error) (*specs.Spec, error) {
 	e, c := s.e, s.c
 	if !s.rt.v2 {
