@@ -26,6 +26,7 @@ import (
 
 	unionfs "berth/04-unionfs"
 	network "berth/05-network"
+	"berth/final/runtime"
 	"berth/steps/testkit"
 )
 
@@ -194,6 +195,25 @@ func TestNetworkNoneAndHost(t *testing.T) {
 	var st unix.Stat_t // the test's namespace is a bind-mounted nsfs file: its inode names it
 	require.NoError(t, unix.Stat(b.netns, &st))
 	assert.Equal(t, fmt.Sprintf("net:[%d]", st.Ino), theirs, "--network host: the namespace berth runs in")
+}
+
+// info describes the host and the engine as docker's does, and says how
+// containers start here: directly, or through the re-executed init.
+func TestInfo(t *testing.T) {
+	b := newBerth(t)
+	out := b.ok("info")
+	for _, want := range []string{"Containers: 0\n", "Images: 1\n", "Storage Driver: overlay\n", "Default Runtime: berth\n",
+		"Berth Root Dir: " + b.root + "\n", "Kernel Version: "} {
+		assert.Contains(t, out, want)
+	}
+	assert.Regexp(t, `Cgroup Version: [12]\n`, out)
+	start := "Container Start: re-executed init"
+	if runtime.DirectSupported() {
+		start = "Container Start: direct"
+	}
+	assert.Contains(t, out, start)
+	field := b.ok("info", "-f", "{{.ContainerStart}}")
+	assert.True(t, strings.HasPrefix(field, strings.TrimPrefix(start, "Container Start: ")), "info -f: %q", field)
 }
 
 func TestExitCodes(t *testing.T) {

@@ -68,6 +68,9 @@ func writeInfo(w io.Writer, i engine.Info) {
 	sort.Strings(runtimes)
 	p(1, "Runtimes", strings.Join(runtimes, " "))
 	p(1, "Default Runtime", i.DefaultRuntime)
+	if i.ContainerStart != "" {
+		p(1, "Container Start", i.ContainerStart)
+	}
 	if len(i.SecurityOptions) > 0 {
 		fmt.Fprintln(w, " Security Options:")
 		for _, o := range i.SecurityOptions {

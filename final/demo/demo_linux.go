@@ -99,16 +99,17 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 	if err != nil {
 		return err
 	}
-	n.Evidence("host", "berth info | grep -E 'Containers|Images|Storage|Cgroup V|Default Runtime|Root Dir'",
-		grep(info, "Containers:", "Images:", "Storage Driver:", "Cgroup Version:", "Default Runtime:", "Berth Root Dir:"))
+	n.Evidence("host", "berth info | grep -E 'Containers|Images|Storage|Cgroup V|Default Runtime|Container Start|Root Dir'",
+		grep(info, "Containers:", "Images:", "Storage Driver:", "Cgroup Version:", "Default Runtime:", "Container Start:", "Berth Root Dir:"))
 	n.Say("(`berth images` comes with the next issue: for now info counts the image, chapter 06's store holds it)")
 
 	// 2. run.
 	if err := n.Beat(ctx, "berth run: every chapter in one command",
 		"Create records the container (config.json) and prepares its writable layer; start runs its",
 		"monitor (for --rm in the foreground, in the CLI itself), which makes a cgroup (ch. 03),",
-		"mounts the overlay (ch. 04), clones the init into new namespaces (ch. 02), cables it",
-		"(ch. 05), pivots into the image's files (ch. 01) and execs echo. The CLI stays attached,",
+		"mounts the overlay (ch. 04), makes new namespaces (ch. 02: from a thread of its own where",
+		"info says the start is direct, else in a re-executed init), cables them (ch. 05), pivots",
+		"into the image's files (ch. 01) and execs echo. The CLI stays attached,",
 		"prints the output and exits with the container's code; --rm removes the container once it",
 		"has exited."); err != nil {
 		return err

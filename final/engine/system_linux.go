@@ -12,6 +12,7 @@ import (
 
 	cgroup "berth/03-cgroups"
 	image "berth/06-images"
+	"berth/final/runtime"
 )
 
 // Version is berth's own version, and the Docker Engine API version its
@@ -45,6 +46,10 @@ func (e *Engine) Info(ctx context.Context) (Info, error) {
 		NCPU: goruntime.NumCPU(), MemTotal: int64(memTotal()), ServerVersion: EngineVersion,
 		Runtimes: map[string]struct{ Path string }{"berth": {Path: "/proc/self/exe"}}, DefaultRuntime: "berth",
 		SecurityOptions: []string{"name=seccomp,profile=unconfined"},
+	}
+	in.ContainerStart = "re-executed init (this kernel has no pidns key for proc, Linux 6.18, or forbids ptrace)"
+	if runtime.DirectSupported() {
+		in.ContainerStart = "direct, from a thread of the monitor (with -t or --init: re-executed init)"
 	}
 	in.Name, _ = os.Hostname()
 	in.ID = strings.ToUpper(bootID())

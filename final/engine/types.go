@@ -359,4 +359,7 @@ type Info struct {
 	Runtimes          map[string]struct{ Path string }
 	DefaultRuntime    string
 	SecurityOptions   []string
+	// ContainerStart is berth's own: how its runtime starts containers on
+	// this host, directly or through a re-executed init, and why.
+	ContainerStart string `json:",omitempty"`
 }
