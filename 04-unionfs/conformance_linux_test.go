@@ -259,3 +259,64 @@ func sha256sum(s string) [32]byte {
 	copy(out[:], sha256New(s))
 	return out
 }
+
+// TestVolatileOverlay: a volatile overlay works as any other, says so in
+// mountinfo, and leaves its mark, which makes overlayfs refuse the same
+// directories until the mark is gone.
+func TestVolatileOverlay(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckResidue(t)
+	s := unionfs.Overlay()
+	layers := stack(t, s, imageLayers(t)...)
+	base := t.TempDir()
+	cdir, rootfs := filepath.Join(base, "c"), filepath.Join(base, "rootfs")
+	require.NoError(t, os.Mkdir(rootfs, 0o755))
+	require.NoError(t, s.Prepare(layers, cdir))
+	mounts, err := s.Mounts(layers, cdir, rootfs)
+	require.NoError(t, err)
+	mount := func() error {
+		err := unionfs.MountAll(unionfs.Volatile(mounts))
+		if err == nil {
+			t.Cleanup(func() { unionfs.Unmount(rootfs) })
+		}
+		return err
+	}
+
+	require.NoError(t, mount())
+	assert.Contains(t, superOptions(t, rootfs), "volatile")
+	assert.DirExists(t, unionfs.VolatileMarker(cdir))
+	f, err := os.Create(filepath.Join(rootfs, "written"))
+	require.NoError(t, err)
+	_, err = f.WriteString("kept while the host runs")
+	require.NoError(t, err)
+	require.NoError(t, f.Sync(), "fsync succeeds, doing nothing")
+	require.NoError(t, f.Close())
+	require.NoError(t, unionfs.Unmount(rootfs))
+	b, err := os.ReadFile(filepath.Join(unionfs.Upper(cdir), "written"))
+	require.NoError(t, err)
+	assert.Equal(t, "kept while the host runs", string(b))
+
+	assert.Error(t, mount(), "the mark makes overlayfs refuse the directories")
+	require.NoError(t, os.RemoveAll(unionfs.VolatileMarker(cdir)))
+	require.NoError(t, mount(), "without the mark they mount again")
+	b, err = os.ReadFile(filepath.Join(rootfs, "written"))
+	require.NoError(t, err)
+	assert.Equal(t, "kept while the host runs", string(b))
+}
+
+// superOptions is the superblock options mountinfo lists for target.
+func superOptions(t *testing.T, target string) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(b), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if f := strings.Fields(pre); ok && len(f) > 4 && f[4] == target {
+			if g := strings.Fields(post); len(g) > 2 {
+				return g[2]
+			}
+		}
+	}
+	t.Fatalf("%s is not a mount point", target)
+	return ""
+}

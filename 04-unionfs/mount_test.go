@@ -22,6 +22,20 @@ func TestOverlayMountsListTheTopLayerFirst(t *testing.T) {
 	assert.ErrorContains(t, err, "cannot carry")
 }
 
+func TestVolatileMarksOnlyOverlays(t *testing.T) {
+	over, err := Overlay().Mounts([]string{"/l/base"}, "/c/1", "/c/1/rootfs")
+	require.NoError(t, err)
+	bind, err := Copy().Mounts([]string{"/l/base"}, "/c/2", "/c/2/rootfs")
+	require.NoError(t, err)
+	in := append(over, bind...)
+	out := Volatile(in)
+	require.Len(t, out, 2)
+	assert.Equal(t, []string{"lowerdir=/l/base", "upperdir=/c/1/upper", "workdir=/c/1/work", "volatile"}, out[0].Options)
+	assert.Equal(t, bind[0], out[1], "a bind mount has no volatile option")
+	assert.Len(t, in[0].Options, 3, "the mounts given are left as they were")
+	assert.Equal(t, "/c/1/work/work/incompat/volatile", VolatileMarker("/c/1"))
+}
+
 func TestCopyMountsBindTheContainersCopy(t *testing.T) {
 	m, err := Copy().Mounts([]string{"/l/base", "/l/top"}, "/c/1", "/c/1/rootfs")
 	require.NoError(t, err)

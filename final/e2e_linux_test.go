@@ -185,6 +185,28 @@ func TestRunRemoveEcho(t *testing.T) {
 	assert.Empty(t, strings.TrimSpace(b.ok("ps", "-aq")), "--rm removed it")
 }
 
+// The writable layer of a --rm container is thrown away when it exits:
+// its overlay is volatile (chapter 04), and only its.
+func TestRemoveMeansVolatile(t *testing.T) {
+	b := newBerth(t)
+	assert.Contains(t, rootOptions(t, b.ok("run", "--rm", "busybox", "cat", "/proc/self/mountinfo")), "volatile", "volatile, or fsync=volatile on newer kernels")
+	assert.NotContains(t, rootOptions(t, b.ok("run", "--name", "kept", "busybox", "cat", "/proc/self/mountinfo")), "volatile")
+	b.ok("rm", "kept")
+}
+
+// rootOptions is the superblock options of / in a container's mountinfo.
+func rootOptions(t *testing.T, mountinfo string) string {
+	t.Helper()
+	for _, line := range strings.Split(mountinfo, "\n") {
+		pre, post, _ := strings.Cut(line, " - ")
+		if f, g := strings.Fields(pre), strings.Fields(post); len(f) > 4 && f[4] == "/" && len(g) > 2 {
+			return g[0] + " " + g[2]
+		}
+	}
+	t.Fatalf("no / in the container's mountinfo:\n%s", mountinfo)
+	return ""
+}
+
 // --network none is a network namespace with lo alone, up; host is the
 // namespace berth runs in (here: the test's).
 func TestNetworkNoneAndHost(t *testing.T) {
@@ -630,7 +652,11 @@ func TestKillCLIDuringForegroundRemoveRun(t *testing.T) {
 	mounts, err := os.ReadFile("/proc/self/mountinfo")
 	require.NoError(t, err)
 	assert.NotContains(t, string(mounts), b.root, "the next berth command unmounts the dead container's rootfs")
-	b.ok("rm", "tied")
+	// Its volatile layer was never removed, and its mark is still there:
+	// the host did not restart since, so it starts again.
+	b.ok("start", "tied")
+	waitFor(t, func() bool { return b.ok("logs", "tied") == "started\nstarted\n" })
+	b.ok("rm", "-f", "tied")
 }
 
 // Killing a container's monitor kills the container with it, and the next

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/creack/pty"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -199,10 +200,52 @@ func (s *shim) mountRootfs() error {
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
-	if err := unionfs.MountAll(mounts); err != nil {
+	if c.HostConfig.AutoRemove {
+		// Its writable layer goes when it exits: nothing in it needs to
+		// reach the disk, and the unmount need not wait until it has.
+		if err := clearVolatileMarker(e.layerCdir(c.ID)); err != nil {
+			return err
+		}
+		err = unionfs.MountAll(unionfs.Volatile(mounts))
+		if errors.Is(err, unix.EINVAL) {
+			err = unionfs.MountAll(mounts) // before Linux 5.10: no volatile
+		}
+	} else {
+		err = unionfs.MountAll(mounts)
+	}
+	if err != nil {
 		return fmt.Errorf("engine: mounting the root filesystem: %w", err)
 	}
 	s.st.Rootfs = target
+	return nil
+}
+
+// clearVolatileMarker removes the mark of an earlier volatile mount of
+// the container directory cdir's layer, so that it mounts again. A --rm
+// container is mounted twice only when its monitor died before removing
+// it, and someone starts it again. If the host has not restarted since the
+// mark was made, no crash can have torn the layer, and the mark can go.
+// If it has, nothing says what the layer lost: the container must go.
+func clearVolatileMarker(cdir string) error {
+	marker := unionfs.VolatileMarker(cdir)
+	fi, err := os.Stat(marker)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		return fmt.Errorf("engine: sysinfo: %w", err)
+	}
+	booted := time.Now().Add(-time.Duration(si.Uptime+1) * time.Second)
+	if fi.ModTime().Before(booted) {
+		return fmt.Errorf("%w: the container's writable layer was mounted volatile (--rm) before the host restarted, so a crash may have torn it: remove the container (berth rm)", ErrConflict)
+	}
+	if err := os.RemoveAll(marker); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
 	return nil
 }
 
