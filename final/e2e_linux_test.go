@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -36,10 +38,11 @@ import (
 
 // berth is one engine under test: the binary, its root, its namespace.
 type berth struct {
-	t     testing.TB
-	bin   string
-	root  string
-	netns string
+	t        testing.TB
+	bin      string
+	root     string
+	execRoot string // "": berth's own choice, ROOT/run
+	netns    string
 }
 
 // newBerth builds berth, gives it a temporary root with a busybox image
@@ -47,9 +50,25 @@ type berth struct {
 // no container, no monitor, no mount, no cgroup.
 func newBerth(t testing.TB) *berth {
 	t.Helper()
+	return newBerthExec(t, "")
+}
+
+// newBerthOnRun is newBerth with berth's default layout: its state on
+// disk, its exec root on /run's tmpfs (a directory made for the test).
+func newBerthOnRun(t testing.TB) *berth {
+	t.Helper()
+	testkit.RequireRoot(t)
+	dir, err := os.MkdirTemp("/run", "berth-test-")
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, os.RemoveAll(dir)) })
+	return newBerthExec(t, dir)
+}
+
+func newBerthExec(t testing.TB, execRoot string) *berth {
+	t.Helper()
 	testkit.RequireRoot(t)
 	testkit.CheckResidue(t)
-	b := &berth{t: t, bin: testkit.Static(t, "berth/final"), root: t.TempDir(), netns: testkit.NetNS(t)}
+	b := &berth{t: t, bin: testkit.Static(t, "berth/final"), root: t.TempDir(), execRoot: execRoot, netns: testkit.NetNS(t)}
 	t.Cleanup(b.cleanup)
 	// testkit.Rootfs skips without busybox, but fails under make test
 	// (BERTH_REQUIRE_FIXTURES), so CI never hides these tests.
@@ -66,7 +85,11 @@ func newBerth(t testing.TB) *berth {
 
 // cmd is berth ARGS... run inside the test's network namespace.
 func (b *berth) cmd(args ...string) *exec.Cmd {
-	full := append([]string{"--net=" + b.netns, b.bin, "--root", b.root}, args...)
+	full := []string{"--net=" + b.netns, b.bin, "--root", b.root}
+	if b.execRoot != "" {
+		full = append(full, "--exec-root", b.execRoot)
+	}
+	full = append(full, args...)
 	return exec.Command("nsenter", full...)
 }
 
@@ -305,7 +328,7 @@ func TestDetachedLifecycle(t *testing.T) {
 		Process struct{ Args []string }
 		Root    struct{ Path string }
 	}
-	bundle := filepath.Join(b.root, "containers", id, "bundle", "config.json")
+	bundle := filepath.Join(b.root, "run", id[:12], "config.json")
 	waitFor(t, func() bool {
 		data, err := os.ReadFile(bundle)
 		return err == nil && json.Unmarshal(data, &spec) == nil
@@ -340,6 +363,7 @@ func TestDetachedLifecycle(t *testing.T) {
 	assert.Contains(t, top, "sleep")
 
 	b.ok("stop", "ticker")
+	waitFor(t, func() bool { _, err := os.Stat(bundle); return errors.Is(err, fs.ErrNotExist) }) // it lives while the container runs
 	state := b.inspect("ticker")["State"].(map[string]any)
 	assert.Equal(t, "exited", state["Status"])
 	assert.Equal(t, float64(0), state["ExitCode"])

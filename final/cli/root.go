@@ -27,6 +27,7 @@ type berthCLI struct {
 	out, err  io.Writer
 	args      []string // the command line, for the messages that suggest re-running it
 	root      string   // --root
+	execRoot  string   // --exec-root
 	lookupEnv func(string) (string, bool)
 
 	eng *engine.Engine
@@ -99,9 +100,9 @@ var topLevel = []struct {
 func commandName(args []string) string {
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
-		case a == "--root":
+		case a == "--root" || a == "--exec-root":
 			i++ // its value
-		case strings.HasPrefix(a, "--root="):
+		case strings.HasPrefix(a, "--root="), strings.HasPrefix(a, "--exec-root="):
 		case strings.HasPrefix(a, "-"):
 			return ""
 		default:
@@ -145,6 +146,9 @@ It needs root for everything but --help and "berth version".`,
 		defaultRoot = v
 	}
 	root.PersistentFlags().StringVar(&b.root, "root", defaultRoot, "Directory of berth's state (env BERTH_ROOT)")
+	execRoot, _ := b.lookupEnv("BERTH_EXEC_ROOT")
+	root.PersistentFlags().StringVar(&b.execRoot, "exec-root", execRoot,
+		"Directory of what lives only while the host runs: monitors' sockets, containers' bundles (env BERTH_EXEC_ROOT; default "+engine.DefaultExecRoot+", or ROOT/run with another --root)")
 
 	root.AddGroup(
 		&cobra.Group{ID: "containers", Title: "Containers:"},
@@ -172,7 +176,7 @@ func (b *berthCLI) engine() (*engine.Engine, error) {
 	if b.eng != nil {
 		return b.eng, nil
 	}
-	e, err := engine.Open(engine.Options{Root: b.root})
+	e, err := engine.Open(engine.Options{Root: b.root, ExecRoot: b.execRoot})
 	if err != nil {
 		denied := errors.Is(err, fs.ErrPermission) || os.Geteuid() != 0 && strings.Contains(err.Error(), "permission denied")
 		if denied && !strings.Contains(err.Error(), "sudo") {

@@ -110,6 +110,19 @@ func TestRootFlag(t *testing.T) {
 	b = &berthCLI{out: &out, err: &out, args: []string{"--root", "/x", "--help"}, lookupEnv: fakeEnv}
 	b.execute(context.Background())
 	assert.Equal(t, "/x", b.root)
+	assert.Empty(t, b.execRoot, "no --exec-root: the engine chooses")
+
+	b = &berthCLI{out: &out, err: &out, args: []string{"--help"}, lookupEnv: func(k string) (string, bool) {
+		if k == "BERTH_EXEC_ROOT" {
+			return "/run/mine", true
+		}
+		return "", false
+	}}
+	b.execute(context.Background())
+	assert.Equal(t, "/run/mine", b.execRoot, "BERTH_EXEC_ROOT is --exec-root's default")
+	b = &berthCLI{out: &out, err: &out, args: []string{"--exec-root", "/run/x", "--help"}, lookupEnv: fakeEnv}
+	b.execute(context.Background())
+	assert.Equal(t, "/run/x", b.execRoot)
 }
 
 func TestMessage(t *testing.T) {
@@ -194,6 +207,8 @@ func TestCommandName(t *testing.T) {
 		{[]string{"--help"}, ""},
 		{[]string{"-v"}, ""},
 		{[]string{"--root", "/r"}, ""},
+		{[]string{"--exec-root", "/run/x", "--root=/r", "ps"}, "ps"},
+		{[]string{"--exec-root=/run/x", "logs", "web"}, "logs"},
 		{nil, ""},
 	}
 	for _, tt := range tests {

@@ -119,14 +119,17 @@ func (e *Engine) dir(id string) string        { return filepath.Join(e.container
 func (e *Engine) configPath(id string) string { return filepath.Join(e.dir(id), "config.json") }
 func (e *Engine) statePath(id string) string  { return filepath.Join(e.dir(id), "state.json") }
 func (e *Engine) logPath(id string) string    { return filepath.Join(e.dir(id), id+"-json.log") }
-func (e *Engine) bundle(id string) string     { return filepath.Join(e.dir(id), "bundle") }
 func (e *Engine) rootfs(id string) string     { return filepath.Join(e.dir(id), "rootfs") }
 func (e *Engine) layerCdir(id string) string  { return filepath.Join(e.dir(id), "layer") }
 
-// runDir holds the monitor's socket; short IDs keep the path under the
-// 108 bytes a UNIX socket's name may have.
+// runDir is the running container's directory in the exec root: the
+// monitor's socket, and the container's OCI bundle (its config.json; the
+// root filesystem it names is in the container's directory), as
+// containerd keeps its bundles under /run. Short IDs keep the socket's
+// path under the 108 bytes a UNIX socket's name may have.
 func (e *Engine) runDir(id string) string     { return filepath.Join(e.execRoot, id[:12]) }
 func (e *Engine) socketPath(id string) string { return filepath.Join(e.runDir(id), "shim.sock") }
+func (e *Engine) bundle(id string) string     { return e.runDir(id) }
 
 func (e *Engine) load(id string) (*container, error) {
 	b, err := os.ReadFile(e.configPath(id))

@@ -169,19 +169,14 @@ func (s *shim) prepare(makeCgroup func() error) (*specs.Spec, error) {
 }
 
 // writeBundle writes the spec the runtime was given as the bundle's
-// config.json, for people to read (and for runc to run: it is a valid OCI
-// bundle). It runs once the container does, beside it: encoding the
-// spec's tree of types took 2.5 ms on the path of every start. The
-// container does not depend on it, so a failure is only noted in the
-// monitor's state.json.
+// config.json, in the container's runtime directory, for people to read
+// (and for runc to run: it is a valid OCI bundle). It runs once the
+// container does, beside it: encoding the spec's tree of types took
+// 2.5 ms on the path of every start. The container does not depend on it,
+// so a failure is only noted in the monitor's state.json.
 func (s *shim) writeBundle(spec *specs.Spec) {
 	defer close(s.bundleDone)
-	dir := s.e.bundle(s.c.ID)
-	err := os.MkdirAll(dir, 0o755)
-	if err == nil {
-		err = writeFile(filepath.Join(dir, "config.json"), spec, false)
-	}
-	s.bundleErr = err
+	s.bundleErr = writeFile(filepath.Join(s.e.bundle(s.c.ID), "config.json"), spec, false)
 }
 
 // mountRootfs mounts the container's root filesystem: the image's layers
