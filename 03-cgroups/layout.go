@@ -2,10 +2,10 @@ package cgroup
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -98,12 +98,11 @@ func unescape(s string) string {
 
 // DetectLayout reads this host's layout.
 func DetectLayout() (Layout, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	b, err := readFile("/proc/self/mountinfo") // pollable too
 	if err != nil {
 		return Layout{}, fmt.Errorf("cgroup: %w", err)
 	}
-	defer f.Close()
-	return ParseMountinfo(f)
+	return ParseMountinfo(bytes.NewReader(b))
 }
 
 // Host reads the CPUs and memory nodes the root cgroup offers.
@@ -127,7 +126,7 @@ func (l Layout) Host() (Host, error) {
 func readList(paths ...string) ([]int, error) {
 	var lastErr error
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := readFile(p)
 		if err != nil {
 			lastErr = err
 			continue

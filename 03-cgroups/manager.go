@@ -92,15 +92,12 @@ var (
 	pollTimeout  = 5 * time.Second
 )
 
-func writeFile(path, value string) error {
-	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
-		return fmt.Errorf("cgroup: writing %q to %s: %w", value, path, err)
-	}
-	return nil
+func writeError(path, value string, err error) error {
+	return fmt.Errorf("cgroup: writing %q to %s: %w", value, path, err)
 }
 
 func readUint(path string) (uint64, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return 0, err
 	}
@@ -113,7 +110,7 @@ func readUint(path string) (uint64, error) {
 
 // readKeyed reads "key value" lines, as in memory.events and cpu.stat.
 func readKeyed(path string) (map[string]uint64, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +128,7 @@ func readKeyed(path string) (map[string]uint64, error) {
 
 // procs reads the PIDs in a group's cgroup.procs.
 func procs(dir string) ([]int, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	b, err := readFile(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
 		return nil, err
 	}

@@ -89,11 +89,11 @@ func (m *v1) create() (retErr error) {
 
 // inherit copies the parent's value of file into dir when dir's is empty.
 func inherit(dir, file string) error {
-	cur, err := os.ReadFile(filepath.Join(dir, file))
+	cur, err := readFile(filepath.Join(dir, file))
 	if err != nil || strings.TrimSpace(string(cur)) != "" {
 		return nil
 	}
-	parent, err := os.ReadFile(filepath.Join(filepath.Dir(dir), file))
+	parent, err := readFile(filepath.Join(filepath.Dir(dir), file))
 	if err != nil {
 		return fmt.Errorf("cgroup: reading %s: %w", filepath.Join(filepath.Dir(dir), file), err)
 	}
@@ -228,7 +228,7 @@ func freeze(dir string) error {
 	}
 	deadline := time.Now().Add(pollTimeout)
 	for {
-		b, err := os.ReadFile(state)
+		b, err := readFile(state)
 		if err != nil || strings.TrimSpace(string(b)) == "FROZEN" {
 			return nil
 		}

@@ -60,7 +60,7 @@ func (m *v2) create() error {
 // Writing "+memory" when memory is already on changes nothing, so every
 // wanted controller dir offers is written, in one write.
 func enable(dir string) error {
-	avail, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	avail, err := readFile(filepath.Join(dir, "cgroup.controllers"))
 	if err != nil {
 		return fmt.Errorf("cgroup: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	cgroup "berth/03-cgroups"
@@ -240,6 +241,11 @@ func (e *Engine) checkHostConfig(h *HostConfig) error {
 	return nil
 }
 
+// hostLayout reads the host's cgroup layout once per process: where the
+// hierarchies are mounted does not change while berth runs, and a start
+// needs it three times.
+var hostLayout = sync.OnceValues(cgroup.DetectLayout)
+
 // resources turns the host config's limits into chapter 03's Resources,
 // checked against the host.
 func resources(h HostConfig) (cgroup.Resources, error) {
@@ -259,13 +265,16 @@ func resources(h HostConfig) (cgroup.Resources, error) {
 			r.PidsLimit = -1 // Docker: 0 or -1 mean unlimited
 		}
 	}
-	layout, err := cgroup.DetectLayout()
-	if err != nil {
-		return r, fmt.Errorf("engine: %w", err)
-	}
-	host, err := layout.Host()
-	if err != nil {
-		return r, fmt.Errorf("engine: %w", err)
+	var host cgroup.Host
+	if r.CPUs > 0 || r.CpusetCPUs != "" {
+		// The only limits checked against what the host has.
+		layout, err := hostLayout()
+		if err != nil {
+			return r, fmt.Errorf("engine: %w", err)
+		}
+		if host, err = layout.Host(); err != nil {
+			return r, fmt.Errorf("engine: %w", err)
+		}
 	}
 	if err := r.Validate(host); err != nil {
 		return r, fmt.Errorf("%w: %v", ErrInvalid, err)

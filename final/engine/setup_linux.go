@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -141,11 +142,12 @@ func (st *starter) abort() {
 // of the six to make, for a container that asked for nothing (the host's
 // cpuset is then its). teardown removes whatever groups exist.
 func containerCgroup(c *container) (cgroup.Manager, cgroup.Layout, error) {
-	layout, err := cgroup.DetectLayout()
+	layout, err := hostLayout()
 	if err != nil {
 		return nil, layout, err
 	}
 	if _, ok := layout.V1["cpuset"]; ok && c.HostConfig.CpusetCpus == "" {
+		layout.V1 = maps.Clone(layout.V1) // hostLayout's own stays whole
 		delete(layout.V1, "cpuset")
 	}
 	m, err := layout.Manager(c.ID)

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	cgroup "berth/03-cgroups"
 	image "berth/06-images"
 	"berth/final/runtime"
 )
@@ -53,7 +52,7 @@ func (e *Engine) Info(ctx context.Context) (Info, error) {
 	}
 	in.Name, _ = os.Hostname()
 	in.ID = strings.ToUpper(bootID())
-	if l, err := cgroup.DetectLayout(); err == nil {
+	if l, err := hostLayout(); err == nil {
 		in.CgroupVersion = "1"
 		if l.Mode == "v2" {
 			in.CgroupVersion = "2"
