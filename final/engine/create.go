@@ -121,10 +121,8 @@ func (e *Engine) Create(ctx context.Context, req CreateRequest) (resp CreateResp
 		mounts[i].Name, mounts[i].Source = v.Name, v.Mountpoint
 	}
 	c.Mounts = mounts
+	// No state.json yet: without one a container is "created" (loadStatus).
 	if err := writeJSON(e.configPath(c.ID), c); err != nil {
-		return resp, err
-	}
-	if err := e.saveStatus(c.ID, status{State: State{Status: "created"}}); err != nil {
 		return resp, err
 	}
 	return CreateResponse{ID: c.ID, Warnings: []string{}}, nil

@@ -241,7 +241,11 @@ func (e *Engine) Stats(ctx context.Context, ref string) (Stats, error) {
 	if !st.Running {
 		return s, nil
 	}
-	cg, err := cgroup.New(c.ID)
+	layout, err := hostLayout()
+	if err != nil {
+		return s, fmt.Errorf("engine: %w", err)
+	}
+	cg, err := layout.Manager(c.ID)
 	if err != nil {
 		return s, fmt.Errorf("engine: %w", err)
 	}

@@ -142,12 +142,14 @@ func (e *Engine) monitor(id string, attachMode bool, ready io.WriteCloser, start
 	report(ready, readyMsg{Started: true, Pid: p.Pid})
 	ready.Close()
 	s.bundleDone = make(chan struct{})
-	go s.writeBundle(spec)
+	exited := make(chan struct{})
+	go s.writeBundle(spec, exited)
 	if started != nil {
 		started()
 	}
 
 	es, werr := p.Wait()
+	close(exited)
 	if werr != nil {
 		es = runtime.ExitStatus{Code: 255}
 	}
@@ -290,7 +292,7 @@ func (s *shim) finish(es runtime.ExitStatus) {
 	case <-time.After(2 * time.Second):
 	}
 	if s.bundleDone != nil {
-		<-s.bundleDone // before the container's directory goes, with --rm
+		<-s.bundleDone // before the runtime directory goes
 	}
 	// OOMKilled is the OOM killer's SIGKILL: only an exit by SIGKILL
 	// (137) needs the cgroup's counters read.
