@@ -483,9 +483,6 @@ func attachedTo(eps []Endpoint, id string) bool {
 // writeInPlace rewrites a file without replacing it: a container that has
 // it bind-mounted keeps seeing the same inode, now with new contents.
 func writeInPlace(path string, data []byte) error {
-	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
-		return nil // its container is gone, and its runtime directory with it
-	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("network: writing %s: %w", path, err)
 	}

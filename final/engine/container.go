@@ -123,19 +123,13 @@ func (e *Engine) rootfs(id string) string     { return filepath.Join(e.dir(id), 
 func (e *Engine) layerCdir(id string) string  { return filepath.Join(e.dir(id), "layer") }
 
 // runDir is the running container's directory in the exec root: the
-// monitor's socket, the files of its /etc that berth writes, and the
-// container's OCI bundle (its config.json; the root filesystem it names is
-// in the container's directory), as containerd keeps its bundles under
-// /run. Short IDs keep the socket's
+// monitor's socket, and the container's OCI bundle (its config.json; the
+// root filesystem it names is in the container's directory), as
+// containerd keeps its bundles under /run. Short IDs keep the socket's
 // path under the 108 bytes a UNIX socket's name may have.
 func (e *Engine) runDir(id string) string     { return filepath.Join(e.execRoot, id[:12]) }
 func (e *Engine) socketPath(id string) string { return filepath.Join(e.runDir(id), "shim.sock") }
 func (e *Engine) bundle(id string) string     { return e.runDir(id) }
-
-// etcFile is one of the files berth writes for a container's /etc
-// (hostname, hosts, resolv.conf): runtime state too, written at every
-// start, so in the runtime directory.
-func (e *Engine) etcFile(id, name string) string { return filepath.Join(e.runDir(id), name) }
 
 func (e *Engine) load(id string) (*container, error) {
 	b, err := os.ReadFile(e.configPath(id))

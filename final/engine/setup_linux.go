@@ -347,8 +347,8 @@ func (s *shim) prestart(pid int) error {
 		Aliases:        []string{c.ID[:12], c.Config.Hostname},
 		NetNS:          ns,
 		Ports:          ports,
-		HostsPath:      s.e.etcFile(c.ID, "hosts"),
-		ResolvConfPath: s.e.etcFile(c.ID, "resolv.conf"),
+		HostsPath:      filepath.Join(s.e.dir(c.ID), "hosts"),
+		ResolvConfPath: filepath.Join(s.e.dir(c.ID), "resolv.conf"),
 	})
 	if err != nil {
 		return fmt.Errorf("engine: connecting to network %s: %w", s.rt.mode.Network, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -43,7 +44,7 @@ func (e *Engine) spec(c *container, rootfs string, mode network.Mode) (*specs.Sp
 	// The files berth writes for it, then the volumes: Docker's order.
 	for _, f := range []string{"hostname", "hosts", "resolv.conf"} {
 		s.Mounts = append(s.Mounts, specs.Mount{
-			Destination: "/etc/" + f, Type: "bind", Source: e.etcFile(c.ID, f),
+			Destination: "/etc/" + f, Type: "bind", Source: filepath.Join(e.dir(c.ID), f),
 			Options: []string{"rbind", "rprivate"},
 		})
 	}
@@ -101,6 +102,7 @@ func containerEnv(cfg Config, home string) []string {
 // and /etc/resolv.conf as they are before a network is attached (which
 // rewrites them with the container's address and peers).
 func (e *Engine) writeEtcFiles(c *container, mode network.Mode) error {
+	dir := e.dir(c.ID)
 	hosts := network.HostsFile(network.HostEntry{IP: netip.MustParseAddr("127.0.1.1"), Names: []string{c.Config.Hostname}}, nil)
 	hostResolv, err := os.ReadFile("/etc/resolv.conf")
 	if err != nil && !os.IsNotExist(err) {
@@ -118,7 +120,7 @@ func (e *Engine) writeEtcFiles(c *container, mode network.Mode) error {
 		name string
 		data []byte
 	}{{"hostname", []byte(c.Config.Hostname + "\n")}, {"hosts", hosts}, {"resolv.conf", resolv}} {
-		if err := os.WriteFile(e.etcFile(c.ID, f.name), f.data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
 			return fmt.Errorf("engine: writing the container's /etc/%s: %w", f.name, err)
 		}
 	}
