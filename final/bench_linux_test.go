@@ -28,10 +28,11 @@ import (
 //   - unshare --fork --pid --mount --uts --ipc --net true: the floor, the
 //     namespaces alone and no root filesystem.
 //
-// Files go where the programs' defaults put them: berth's state on disk
-// (a temporary --root, for /var/lib/berth) and its runtime state on /run's
-// tmpfs (a temporary --exec-root, for /run/berth); runc's state on /run
-// too, as /run/runc would be.
+// Files go where the programs' defaults put them: berth's state in a
+// temporary --root (for /var/lib/berth), its runtime state in a temporary
+// --exec-root under /run (for /run/berth), runc's state under /run too
+// (for /run/runc). /run is a tmpfs on most hosts; on this course's CI
+// machine it is a directory of the root filesystem.
 //
 // The targets (issue 8): --network none at most 4× the floor; bridge no
 // slower than runc alone.

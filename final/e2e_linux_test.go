@@ -53,8 +53,8 @@ func newBerth(t testing.TB) *berth {
 	return newBerthExec(t, "")
 }
 
-// newBerthOnRun is newBerth with berth's default layout: its state on
-// disk, its exec root on /run's tmpfs (a directory made for the test).
+// newBerthOnRun is newBerth with berth's default layout: its state in a
+// temporary root, its exec root in a directory made under /run.
 func newBerthOnRun(t testing.TB) *berth {
 	t.Helper()
 	testkit.RequireRoot(t)

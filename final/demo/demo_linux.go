@@ -191,7 +191,8 @@ func Run(ctx context.Context, n *narrate.Narrator) error {
 	if err := n.Beat(ctx, "Where it lives: ROOT/containers/ID",
 		"A container is a directory a student can read: what was asked (config.json), what is",
 		"happening (state.json), what it wrote (the json-file log), the etc files it sees, its",
-		"writable layer, the overlay's mount point, and the OCI bundle handed to the runtime."); err != nil {
+		"writable layer and the overlay's mount point. Beside it, in ROOT/run/SHORT-ID while it runs,",
+		"the monitor's socket and the OCI bundle handed to the runtime."); err != nil {
 		return err
 	}
 	n.Say("ID=%s", id)
@@ -419,13 +420,13 @@ func (l *lab) configExcerpt(id string) error {
 
 // bundleExcerpt shows what the runtime is told: the OCI spec's main parts.
 func (l *lab) bundleExcerpt(id string) error {
-	b, err := os.ReadFile(filepath.Join(l.root, "containers", id, "bundle", "config.json"))
+	b, err := os.ReadFile(filepath.Join(l.root, "run", id[:12], "config.json"))
 	if err != nil {
 		return err
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(b, &spec); err != nil {
-		return fmt.Errorf("bundle/config.json: %w", err)
+		return fmt.Errorf("the bundle's config.json: %w", err)
 	}
 	var s strings.Builder
 	fmt.Fprintf(&s, "ociVersion:    %s   (%d lines of JSON in all)\n", spec.Version, bytes.Count(b, []byte("\n")))
@@ -447,7 +448,7 @@ func (l *lab) bundleExcerpt(id string) error {
 	}
 	fmt.Fprintf(&s, "maskedPaths:   %s\n", strings.Join(spec.Linux.MaskedPaths, " "))
 	fmt.Fprintf(&s, "readonlyPaths: %s\n", strings.Join(spec.Linux.ReadonlyPaths, " "))
-	l.n.Evidence("host:ROOT", "cat containers/$ID/bundle/config.json   # an excerpt", s.String())
+	l.n.Evidence("host:ROOT", "cat run/${ID:0:12}/config.json   # an excerpt", s.String())
 	return nil
 }
 
