@@ -129,6 +129,9 @@ func TestPivotRootMounts(t *testing.T) {
 
 func TestPivotRootLeavesHostMountsAlone(t *testing.T) {
 	testkit.RequireRoot(t)
+	// Also the host lock: no test of another package mounts or unmounts
+	// between the two reads of the host's table.
+	testkit.CheckResidue(t)
 	before, err := os.ReadFile("/proc/self/mountinfo")
 	require.NoError(t, err)
 	rootfs := testkit.Rootfs(t)

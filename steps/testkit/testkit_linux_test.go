@@ -12,6 +12,13 @@ import (
 
 func TestCheckResidueCatchesALeftoverMount(t *testing.T) {
 	RequireRoot(t)
+	// The recorded check lets go of the host lock when rec.finish runs its
+	// cleanups, before this test's unmount. Held around the whole test, the
+	// lock keeps the unmount inside it too: a test of another package
+	// checking its own residue must not see this mount come or go.
+	unlock, err := lockHost()
+	require.NoError(t, err)
+	t.Cleanup(unlock)
 	rec := &recorder{TB: t}
 	CheckResidue(rec)
 	dir := t.TempDir()
