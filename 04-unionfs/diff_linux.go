@@ -26,6 +26,9 @@ func newLayerWriter(w io.Writer) *layerWriter {
 }
 
 // file writes the entry for the file at abs, named name in the layer.
+// Everything that can find the file gone is done before the header is
+// written, so that a file which vanished (skipVanished) leaves nothing
+// half-written behind it.
 func (lw *layerWriter) file(abs, name string) error {
 	var st unix.Stat_t
 	if err := unix.Lstat(abs, &st); err != nil {
@@ -67,23 +70,28 @@ func (lw *layerWriter) file(abs, name string) error {
 		}
 		hdr.PAXRecords["SCHILY.xattr."+k] = string(v)
 	}
-	if fi.Mode().IsRegular() && st.Nlink > 1 {
-		key := [2]uint64{st.Dev, st.Ino}
-		if first, ok := lw.links[key]; ok {
-			hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
-			return lw.tw.WriteHeader(hdr)
+	key := [2]uint64{st.Dev, st.Ino}
+	linked := fi.Mode().IsRegular() && st.Nlink > 1
+	if first, ok := lw.links[key]; linked && ok {
+		hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
+		return lw.tw.WriteHeader(hdr)
+	}
+	var f *os.File
+	if fi.Mode().IsRegular() {
+		// Opened before the header: once open, the content can be read
+		// whatever happens to the name.
+		if f, err = os.Open(abs); err != nil {
+			return err
 		}
-		lw.links[key] = name
+		defer f.Close()
+	}
+	if linked {
+		lw.links[key] = name // only once its entry is sure to be written
 	}
 	if err := lw.tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	if fi.Mode().IsRegular() {
-		f, err := os.Open(abs)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
+	if f != nil {
 		// Exactly the size the header announced: a file that a running
 		// container appends to while it is read (a commit without
 		// --pause) must not overrun its entry, nor a file it truncates
@@ -125,6 +133,19 @@ func isOpaque(path string) bool {
 	return err == nil && n == 1 && v[0] == 'y'
 }
 
+// skipVanished lets a walk go on past a file that its directory listed
+// and that is gone by the time it is read: a running container, committed
+// without --pause or exported, removed or renamed it meanwhile. What is no
+// longer there is not part of the layer (docker commit --pause=false
+// leaves such files out too). The walk's root is another matter: its
+// absence is an error, never an empty layer.
+func skipVanished(root, p string, err error) error {
+	if p != root && errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
 // Tar writes the whole tree under dir as one layer tarball, in name order:
 // a root filesystem made into a base layer, or a container's merged view
 // exported (docker export). Hard links inside dir stay hard links.
@@ -132,13 +153,13 @@ func Tar(w io.Writer, dir string) error {
 	lw := newLayerWriter(w)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			return skipVanished(dir, p, err)
 		}
 		rel, _ := filepath.Rel(dir, p)
 		if rel == "." {
 			return nil
 		}
-		return lw.file(p, rel)
+		return skipVanished(dir, p, lw.file(p, rel))
 	})
 	if err != nil {
 		return fmt.Errorf("unionfs: tar of %s: %w", dir, err)
@@ -152,7 +173,7 @@ func diffUpper(w io.Writer, upper string) error {
 	lw := newLayerWriter(w)
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			return skipVanished(upper, p, err)
 		}
 		rel, _ := filepath.Rel(upper, p)
 		if rel == "." {
@@ -160,14 +181,14 @@ func diffUpper(w io.Writer, upper string) error {
 		}
 		var st unix.Stat_t
 		if err := unix.Lstat(p, &st); err != nil {
-			return err
+			return skipVanished(upper, p, err)
 		}
 		if isWhiteout(&st) {
 			dir, base := filepath.Split(rel)
 			return lw.marker(dir + WhiteoutPrefix + base)
 		}
 		if err := lw.file(p, rel); err != nil {
-			return err
+			return skipVanished(upper, p, err)
 		}
 		if d.IsDir() && isOpaque(p) {
 			return lw.marker(rel + "/" + OpaqueMarker)
