@@ -152,20 +152,27 @@ func BenchmarkDetached100(b *testing.B) {
 // together (RssAnon in /proc/PID/status): what each one's Go runtime,
 // heap and stacks hold, the binary's shared pages left out.
 func shimRssAnon(b *testing.B, br *berth) int64 {
+	total, _ := sumShimField(b, br, "status", "RssAnon:")
+	return total
+}
+
+// sumShimField adds up a "Field: N kB" line of /proc/PID/FILE over the
+// root's monitors, in bytes, and says how many monitors there were.
+func sumShimField(b *testing.B, br *berth, file, field string) (int64, int) {
 	pids := br.shims()
 	require.NotEmpty(b, pids)
 	var total int64
 	for _, pid := range pids {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
 		require.NoError(b, err)
 		for _, l := range strings.Split(string(data), "\n") {
-			if f := strings.Fields(l); len(f) >= 2 && f[0] == "RssAnon:" {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == field {
 				v, _ := strconv.ParseInt(f[1], 10, 64)
 				total += v * 1024
 			}
 		}
 	}
-	return total
+	return total, len(pids)
 }
 
 // settle lets the kernel finish what it defers (freed namespaces,
@@ -199,20 +206,8 @@ func usedMemory(b *testing.B) int64 {
 // shimPSS is the mean proportional set size of the root's monitors: their
 // private memory plus their share of what they share (the binary's pages).
 func shimPSS(b *testing.B, br *berth) float64 {
-	pids := br.shims()
-	require.NotEmpty(b, pids)
-	var total int64
-	for _, pid := range pids {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-		require.NoError(b, err)
-		for _, l := range strings.Split(string(data), "\n") {
-			if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
-				v, _ := strconv.ParseInt(f[1], 10, 64)
-				total += v * 1024
-			}
-		}
-	}
-	return float64(total) / float64(len(pids))
+	total, n := sumShimField(b, br, "smaps_rollup", "Pss:")
+	return float64(total) / float64(n)
 }
 
 func removeAll(b *testing.B, br *berth, ids []string) {
